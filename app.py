@@ -1,0 +1,144 @@
+"""Chat Lab — the chat playground. Run with: streamlit run app.py"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from chatlab.context import estimate_text_tokens
+from chatlab.turn import plan_context, send_turn
+from chatlab_ui import transcript_panel
+from chatlab_ui.chat_view import display_text, render_history, stream_reply
+from chatlab_ui.resources import get_client, get_endpoint, get_roles, get_store
+from chatlab_ui.sidebar import chat_sidebar, restore_from
+from chatlab_ui.usage_view import request_preview, usage_table
+
+P = "chat"  # widget-key prefix of this page
+VISIBLE_MESSAGES = 60  # older messages are drawn on request, so a long history does not slow every rerun
+LARGE_MESSAGE_TOKENS = 32_000  # above this, ask before sending
+
+st.set_page_config(page_title="Chat Lab", page_icon="🧪", layout="wide")
+store = get_store()
+roles, roles_error = get_roles()
+endpoint = get_endpoint()
+client = get_client(endpoint)
+
+
+# Callbacks run before the next script run, so that run already knows it will stream and can draw
+# every input disabled (a widget touched mid-stream would stop the run: streamlit#10578).
+def queue_message() -> None:
+    text = st.session_state.get(f"{P}.input") or ""
+    if not text.strip():
+        st.session_state[f"{P}.notice"] = "Empty message: nothing was sent."
+    elif (tokens := estimate_text_tokens(text)) > LARGE_MESSAGE_TOKENS:
+        st.session_state[f"{P}.confirm"] = (text, tokens)
+    else:
+        st.session_state[f"{P}.pending"] = {"text": text}
+
+
+def confirm_large(send: bool) -> None:
+    text, _ = st.session_state.pop(f"{P}.confirm")
+    if send:
+        st.session_state[f"{P}.pending"] = {"text": text}
+
+
+def retry_turn(turn: int) -> None:
+    st.session_state[f"{P}.pending"] = {"retry_turn": turn}
+
+
+def new_conversation() -> None:
+    st.query_params.pop("c", None)
+    for key in (f"{P}.visible", f"{P}.restored"):
+        st.session_state.pop(key, None)
+
+
+def show_older() -> None:
+    st.session_state[f"{P}.visible"] = st.session_state.get(f"{P}.visible", VISIBLE_MESSAGES) + 200
+
+
+pending = st.session_state.pop(f"{P}.pending", None)
+busy = pending is not None
+
+# The conversation id lives in the URL so a browser refresh reopens it (session state does not survive).
+conversation_id = st.query_params.get("c")
+conversation = store.get_conversation(conversation_id) if conversation_id else None
+if conversation_id and conversation is None:
+    st.warning(f"Conversation {conversation_id} was not found; starting a new one.")
+    st.query_params.pop("c", None)
+    conversation_id = None
+if conversation is not None and st.session_state.get(f"{P}.restored") != conversation.id:
+    last_reply = next(
+        (m for m in reversed(store.messages(conversation.id, last=20)) if m.role == "assistant"), None
+    )
+    restore_from(P, last_reply, roles)
+    st.session_state[f"{P}.restored"] = conversation.id
+
+st.chat_input("Message the model…", key=f"{P}.input", on_submit=queue_message, disabled=busy)
+
+with st.sidebar:
+    st.button(
+        "New conversation",
+        key=f"{P}.new",
+        icon="➕",
+        on_click=new_conversation,
+        disabled=busy,
+        width="stretch",
+    )
+    settings = chat_sidebar(P, roles, endpoint, client, disabled=busy)
+
+st.title("🧪 Chat Lab")
+if roles_error:
+    st.warning(f"roles.yaml could not be loaded, so only the default assistant is offered. {roles_error}")
+if notice := st.session_state.pop(f"{P}.notice", None):
+    st.info(notice)
+
+visible = st.session_state.get(f"{P}.visible", VISIBLE_MESSAGES)
+total = store.count_messages(conversation_id) if conversation_id else 0
+messages = store.messages(conversation_id, last=visible) if conversation_id else []
+if total > len(messages):
+    st.button(
+        f"Show older messages ({total - len(messages):,} hidden)", key=f"{P}.older", on_click=show_older
+    )
+if messages and messages[0].role != "user":  # the window cut a turn in half: drop its tail
+    messages = [m for m in messages if m.turn != messages[0].turn]
+render_history(messages, on_retry=None if busy else retry_turn)
+
+if confirm := st.session_state.get(f"{P}.confirm"):
+    text, tokens = confirm
+    st.warning(
+        f"This message is {len(text):,} characters, about {tokens:,} tokens (estimated) — more than many "
+        "models accept, and it may cost real money. Send it anyway?"
+    )
+    yes, no = st.columns(2)
+    yes.button("Send anyway", key=f"{P}.confirm.yes", on_click=confirm_large, args=(True,), type="primary")
+    no.button("Discard", key=f"{P}.confirm.no", on_click=confirm_large, args=(False,))
+
+if pending:
+    if conversation_id is None:
+        conversation_id = store.create_conversation(endpoint_name=endpoint.name)
+        st.query_params["c"] = conversation_id
+        st.session_state[f"{P}.restored"] = conversation_id
+    if text := pending.get("text"):
+        with st.chat_message("user"):
+            st.markdown(display_text(text))
+    with st.chat_message("assistant"):
+        # Clicking Stop reruns the script; the stream's generator is closed and keeps what arrived.
+        st.button("Stop", key=f"{P}.stop_reply", icon="⏹️")
+        events = send_turn(
+            store, client, conversation_id, settings, text, retry_turn=pending.get("retry_turn")
+        )
+        try:
+            stream_reply(events)
+        finally:
+            events.close()
+    st.rerun()
+
+if conversation_id and messages:
+    with st.expander("Usage per turn", expanded=True):
+        usage_table(store.messages(conversation_id) if total > len(messages) else messages)
+with st.expander("What the next request will send"):
+    window = plan_context(
+        store.messages(conversation_id) if conversation_id else [], settings, "<your next message>"
+    )
+    request_preview(settings, window)
+with st.sidebar:
+    transcript_panel.render(store, conversation_id)

@@ -1,0 +1,1 @@
+"""Chat Lab core: everything except drawing widgets. Never imports streamlit."""

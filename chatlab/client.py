@@ -1,0 +1,282 @@
+"""The streaming chat client: the official `openai` SDK in, typed events (chatlab.events) out."""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import openai
+
+from chatlab.endpoint import Endpoint
+from chatlab.events import (
+    Event,
+    Finish,
+    ReasoningDelta,
+    StreamDone,
+    StreamError,
+    TextDelta,
+    Timings,
+    Usage,
+)
+from chatlab.params import GenerationParams, request_kwargs
+from chatlab.tokens import count_message_tokens, count_tokens
+
+# Local servers (llama.cpp, Ollama, LM Studio) ignore the key, but the SDK refuses to start without one.
+PLACEHOLDER_KEY = "not-needed"
+
+RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout", "connection"})
+
+KeyProvider = Callable[[], "str | None"]
+
+
+def make_openai_client(endpoint: Endpoint, api_key: str | None = None) -> openai.OpenAI:
+    """An SDK client for this endpoint and key (placeholder key when none), with its proxy if any."""
+    http_client = None
+    if endpoint.proxy:
+        # SDK 3.x: DefaultHttpxClient is an httpx2.Client subclass with the SDK's own defaults
+        # (timeouts, connection limits, redirects); a bare httpx2.Client would lose them.
+        http_client = openai.DefaultHttpxClient(proxy=endpoint.proxy)
+    return openai.OpenAI(
+        api_key=api_key or PLACEHOLDER_KEY,
+        base_url=endpoint.base_url,
+        timeout=endpoint.timeout_s,
+        max_retries=endpoint.max_retries,
+        default_headers=dict(endpoint.headers) or None,
+        http_client=http_client,
+    )
+
+
+def _retry_after(headers) -> float | None:
+    """Seconds to wait from retry-after-ms / retry-after (seconds or an HTTP date), as the SDK reads them."""
+    if headers is None:
+        return None
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) / divisor)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+    return None
+
+
+def _body_message(exc: openai.APIError) -> str | None:
+    """The server's own error text: the SDK keeps the `error` object of the body in `.body`."""
+    body = exc.body
+    if isinstance(body, dict):
+        message = body.get("message")
+        if isinstance(message, str) and message.strip():
+            return message.strip()
+    elif isinstance(body, str) and body.strip():
+        return body.strip()[:500]
+    return None
+
+
+def error_from_exception(exc: BaseException, endpoint: Endpoint, during_stream: bool = False) -> StreamError:
+    """Map an SDK (or any) exception to a StreamError with a kind, status and a sentence for a person.
+
+    `during_stream`: the response had started (headers received), so a network failure broke a reply
+    rather than preventing it.
+    """
+    url = endpoint.display_url
+    status = getattr(exc, "status_code", None)
+    retry_after = None
+    # Order matters: APITimeoutError subclasses APIConnectionError, and all status errors subclass APIError.
+    if isinstance(exc, openai.APITimeoutError):
+        kind = "timeout"
+        if during_stream:
+            fallback = f"The reply from {url} stalled for more than {endpoint.timeout_s:g} s."
+        else:
+            fallback = f"No reply from {url} within {endpoint.timeout_s:g} s."
+    elif isinstance(exc, openai.APIConnectionError):
+        kind = "connection"
+        if during_stream:
+            fallback = f"The connection to {url} broke during the reply."
+        else:
+            fallback = f"Could not connect to {url} — is the server running?"
+    elif isinstance(exc, openai.AuthenticationError):
+        kind, fallback = "auth", f"{url} rejected the API key (401)."
+    elif isinstance(exc, openai.PermissionDeniedError):
+        kind, fallback = "permission", "This key may not use this model or endpoint (403)."
+    elif isinstance(exc, openai.RateLimitError):
+        retry_after = _retry_after(exc.response.headers)
+        wait = f" Try again in {retry_after:g} s." if retry_after is not None else ""
+        kind, fallback = "rate_limit", f"Rate limited or out of quota (429).{wait}"
+    elif isinstance(exc, openai.BadRequestError):
+        kind, fallback = "bad_request", "The server rejected the request (400)."
+    elif isinstance(exc, openai.NotFoundError):
+        kind, fallback = "not_found", "Not found (404): check the model name and the base URL."
+    elif isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
+        kind, fallback = "server", f"The server failed ({exc.status_code})."
+    elif isinstance(exc, openai.APIStatusError):
+        kind, fallback = "api", f"The server answered with status {exc.status_code}."
+    elif isinstance(exc, openai.APIError):
+        # E.g. an SSE event carrying {"error": ...} in the middle of a stream (FACTS).
+        kind, fallback = "api", "The server reported an error during the reply."
+    else:
+        kind, fallback = "api", f"Unexpected error: {type(exc).__name__}: {exc}"
+    message = _body_message(exc) if isinstance(exc, openai.APIError) else None
+    # Connection/timeout errors carry only the SDK's generic text; ours names the URL.
+    if kind in ("timeout", "connection"):
+        message = None
+    return StreamError(
+        kind=kind,
+        message=message or fallback,
+        status=status if isinstance(status, int) else None,
+        retryable=kind in RETRYABLE_KINDS,
+        retry_after=retry_after,
+    )
+
+
+class ChatClient:
+    """Streams chat completions from one endpoint as typed events.
+
+    `key_provider` returns the API key for the next request (the seam for a key pool); by default the
+    endpoint's first key. One SDK client is kept per key on this instance, so connections are reused.
+    """
+
+    def __init__(self, endpoint: Endpoint, key_provider: KeyProvider | None = None):
+        self.endpoint = endpoint
+        self.key_provider: KeyProvider = key_provider or self._first_key
+        self.last_error: StreamError | None = None  # set by list_models() when it fails
+        self._clients: dict[str | None, openai.OpenAI] = {}
+        self._lock = threading.Lock()
+
+    def _first_key(self) -> str | None:
+        return self.endpoint.api_keys[0] if self.endpoint.api_keys else None
+
+    def openai_client(self, api_key: str | None = None) -> openai.OpenAI:
+        """The SDK client for this key (created once per key and kept)."""
+        with self._lock:
+            client = self._clients.get(api_key)
+            if client is None:
+                client = self._clients[api_key] = make_openai_client(self.endpoint, api_key)
+            return client
+
+    def close(self) -> None:
+        """Close the SDK clients and their connections."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def list_models(self) -> list[str]:
+        """Sorted model ids the endpoint offers; [] on any failure, with the reason in `self.last_error`."""
+        try:
+            page = self.openai_client(self.key_provider()).models.list()
+            ids = sorted({m.id for m in page if getattr(m, "id", None)})
+        except Exception as exc:  # a dropdown must not crash the page; the reason is kept
+            self.last_error = error_from_exception(exc, self.endpoint)
+            return []
+        self.last_error = None
+        return ids
+
+    def stream(self, model: str, messages: list[dict], params: GenerationParams) -> Iterator[Event]:
+        """Yield TextDelta/ReasoningDelta/Usage/Finish (and StreamError) events, then exactly one StreamDone."""
+        kwargs = request_kwargs(model, params).kwargs
+        texts: dict[int, list[str]] = {}
+        reasoning: dict[int, list[str]] = {}
+        finish: dict[int, str | None] = {}
+        usage: Usage | None = None
+        error: StreamError | None = None
+        response = None
+        first_token_at: float | None = None
+        response_id = response_model = fingerprint = None
+        started = time.perf_counter()
+        try:
+            client = self.openai_client(self.key_provider())
+            response = client.chat.completions.create(
+                model=model,
+                messages=messages,
+                stream=True,
+                stream_options={"include_usage": True},
+                **kwargs,
+            )
+            for chunk in response:
+                if response_id is None:
+                    response_id, response_model = chunk.id, chunk.model
+                    fingerprint = chunk.system_fingerprint
+                # Usage may come on any chunk (OpenAI: a last chunk with empty choices), so read it always.
+                if chunk.usage is not None:
+                    usage = _usage(chunk.usage)
+                    yield usage
+                # Never index choices[0]: the usage chunk has "choices": [] (FACTS).
+                for choice in chunk.choices:
+                    index = choice.index
+                    if index not in finish:
+                        finish[index] = None
+                        texts[index] = []
+                    delta = choice.delta
+                    if delta is not None:
+                        # reasoning_content (DeepSeek) is not in the typed model; pydantic keeps it as an extra.
+                        extra = delta.model_extra
+                        if extra:
+                            piece = extra.get("reasoning_content")
+                            if piece:
+                                if first_token_at is None:
+                                    first_token_at = time.perf_counter()
+                                reasoning.setdefault(index, []).append(piece)
+                                yield ReasoningDelta(index, piece)
+                        content = delta.content
+                        if content:
+                            if first_token_at is None:
+                                first_token_at = time.perf_counter()
+                            texts[index].append(content)
+                            yield TextDelta(index, content)
+                    if choice.finish_reason:
+                        finish[index] = choice.finish_reason
+                        yield Finish(index, choice.finish_reason)
+        except GeneratorExit:
+            # The consumer stopped reading (Stop button): drop the connection, yield nothing more.
+            if response is not None:
+                response.close()
+            raise
+        except Exception as exc:
+            # The UI gets a StreamError and a StreamDone, never a traceback.
+            if response is not None:
+                response.close()
+            error = error_from_exception(exc, self.endpoint, during_stream=response is not None)
+        if error is not None:
+            yield error
+
+        duration = time.perf_counter() - started
+        if usage is None:
+            # No usage from the server (llama.cpp never sends it; a cut stream loses it): estimate offline.
+            generated = "".join("".join(p) for p in (*reasoning.values(), *texts.values()))
+            usage = Usage(count_message_tokens(messages), count_tokens(generated), estimated=True)
+        ttft = None if first_token_at is None else first_token_at - started
+        after_first = duration - ttft if ttft is not None else 0.0
+        tokens_per_s = (
+            usage.completion_tokens / after_first if after_first > 0 and usage.completion_tokens else None
+        )
+        yield StreamDone(
+            usage=usage,
+            timings=Timings(ttft_s=ttft, duration_s=duration, tokens_per_s=tokens_per_s),
+            # A cut stream ends silently in the SDK: a None here is how we know the reply is incomplete.
+            finish_reasons=finish or {0: None},
+            model=response_model,
+            response_id=response_id,
+            system_fingerprint=fingerprint,
+            error=error,
+        )
+
+
+def _usage(raw) -> Usage:
+    """Our Usage from the SDK's CompletionUsage (cached tokens when the server reports them)."""
+    details = getattr(raw, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    return Usage(
+        prompt_tokens=raw.prompt_tokens or 0,
+        completion_tokens=raw.completion_tokens or 0,
+        cached_tokens=cached or 0,
+    )

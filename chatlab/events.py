@@ -1,0 +1,82 @@
+"""Typed events a streamed reply produces; the page and the store consume these, never raw chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    choice: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    """Reasoning text some servers stream before the answer (DeepSeek's `reasoning_content`)."""
+
+    choice: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int = 0
+    estimated: bool = False  # True when the server sent no usage and we counted ourselves
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class Finish:
+    """A choice ended; reason is the server's finish_reason (stop, length, content_filter, ...)."""
+
+    choice: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class StreamError:
+    """The request failed or the stream broke; earlier deltas may already have been yielded."""
+
+    kind: str  # auth, permission, rate_limit, bad_request, not_found, server, timeout, connection, api
+    message: str
+    status: int | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Timings:
+    ttft_s: float | None  # time to first token (text or reasoning); None if nothing arrived
+    duration_s: float
+    tokens_per_s: float | None  # completion tokens over the time after the first token
+
+
+@dataclass(frozen=True)
+class StreamDone:
+    """Always the last event: the summary of the whole reply."""
+
+    usage: Usage
+    timings: Timings
+    finish_reasons: dict[int, str | None] = field(default_factory=dict)
+    model: str | None = None
+    response_id: str | None = None
+    system_fingerprint: str | None = None
+    error: StreamError | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        """The stream ended without a finish_reason for some choice (cut off, stopped, or failed)."""
+        return (
+            self.error is not None
+            or not self.finish_reasons
+            or any(r is None for r in self.finish_reasons.values())
+        )
+
+
+Event = TextDelta | ReasoningDelta | Usage | Finish | StreamError | StreamDone

@@ -1,0 +1,103 @@
+"""Per-turn usage and session totals, computed from stored messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chatlab.store import Message
+
+
+@dataclass(frozen=True)
+class TurnUsage:
+    turn: int
+    model: str
+    choices: int
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    estimated: bool
+    ttft_s: float | None
+    duration_s: float | None
+    tokens_per_s: float | None
+    cost_usd: float | None
+    finish_reason: str
+    status: str
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    turns: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None  # None when no turn had a known price
+    cost_complete: bool  # False when some turn's model has no price, so the sum is a lower bound
+    estimated: bool
+
+
+def turn_usage(messages: Sequence[Message]) -> list[TurnUsage]:
+    """One row per answered turn; usage sits on each reply's first choice."""
+    by_turn: dict[int, list[Message]] = {}
+    for m in messages:
+        if m.role == "assistant":
+            by_turn.setdefault(m.turn, []).append(m)
+    rows = []
+    for turn, replies in sorted(by_turn.items()):
+        first = min(replies, key=lambda m: m.choice_index)
+        reasons = sorted({m.finish_reason or "—" for m in replies})
+        rows.append(
+            TurnUsage(
+                turn=turn,
+                model=first.model or "",
+                choices=len(replies),
+                prompt_tokens=first.prompt_tokens,
+                completion_tokens=first.completion_tokens,
+                estimated=first.usage_estimated,
+                ttft_s=first.ttft_s,
+                duration_s=first.duration_s,
+                tokens_per_s=first.tokens_per_s,
+                cost_usd=first.cost_usd,
+                finish_reason=", ".join(reasons),
+                status=first.status,
+            )
+        )
+    return rows
+
+
+def totals(rows: Sequence[TurnUsage]) -> UsageTotals:
+    costs = [r.cost_usd for r in rows if r.cost_usd is not None]
+    return UsageTotals(
+        turns=len(rows),
+        prompt_tokens=sum(r.prompt_tokens or 0 for r in rows),
+        completion_tokens=sum(r.completion_tokens or 0 for r in rows),
+        cost_usd=sum(costs) if costs else None,
+        cost_complete=len(costs) == len([r for r in rows if r.prompt_tokens is not None]),
+        estimated=any(r.estimated for r in rows),
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f} s" if value is not None else "—"
+
+
+def format_cost(value: float | None) -> str:
+    """Blank (an em dash), not $0, when the model's price is unknown."""
+    if value is None:
+        return "—"
+    return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+
+
+def describe_reply(m: Message) -> str:
+    """The one-line metadata shown under a reply: model, tokens, cost, speed, finish."""
+    parts = [m.model or "?"]
+    if m.prompt_tokens is not None:
+        est = " (estimated)" if m.usage_estimated else ""
+        parts.append(f"{m.prompt_tokens} → {m.completion_tokens} tokens{est}")
+    if m.cost_usd is not None:
+        parts.append(format_cost(m.cost_usd))
+    if m.ttft_s is not None:
+        parts.append(f"first token {_seconds(m.ttft_s)}")
+    if m.tokens_per_s is not None:
+        parts.append(f"{m.tokens_per_s:.1f} tok/s")
+    if m.finish_reason:
+        parts.append(f"finish: {m.finish_reason}")
+    return " · ".join(parts)

@@ -1,0 +1,140 @@
+"""Drawing a conversation: stored turns with their metadata, and a reply while it streams."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from itertools import groupby
+
+import streamlit as st
+
+from chatlab.events import Event, ReasoningDelta, StreamDone, StreamError, TextDelta
+from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message
+from chatlab.usage import describe_reply
+
+# A 1 MB paste rendered as markdown freezes the browser; longer texts are cut for display only
+# (the store and the exports keep every character).
+DISPLAY_CHARS = 20_000
+# Redraw a streaming reply at most this often: each redraw is a websocket message and a React render.
+REDRAW_INTERVAL_S = 0.05
+
+STATUS_NOTES = {
+    STOPPED: ("Stopped by you; the text so far is kept.", "⏹️"),
+    INTERRUPTED: ("The reply ended early (no finish reason from the server); the text so far is kept.", "⚠️"),
+    STREAMING: ("This reply was still arriving when the page was left; it may be incomplete.", "⏳"),
+}
+
+
+def display_text(text: str) -> str:
+    if len(text) <= DISPLAY_CHARS:
+        return text
+    return (
+        text[:DISPLAY_CHARS] + f"\n\n… *({len(text) - DISPLAY_CHARS:,} more characters not shown here; "
+        "download the transcript for the full text)*"
+    )
+
+
+def _reply_body(m: Message) -> None:
+    if m.reasoning:
+        with st.expander("Reasoning", expanded=False):
+            st.markdown(display_text(m.reasoning))
+    if m.status == ERROR:
+        st.error(m.error or "The request failed.", icon="🚫")
+    elif m.content:
+        st.markdown(display_text(m.content))
+    if m.status in STATUS_NOTES:
+        note, icon = STATUS_NOTES[m.status]
+        st.caption(f"{icon} {note}" + (f" Error: {m.error}" if m.error else ""))
+    if m.status != ERROR:
+        st.caption(describe_reply(m))
+
+
+def render_turn(messages: Sequence[Message], *, on_retry: Callable[[int], None] | None = None) -> None:
+    """One turn: the user's message and every choice of the reply (tabs when n > 1)."""
+    for m in messages:
+        if m.role == "user":
+            with st.chat_message("user"):
+                st.markdown(display_text(m.content))
+    replies = sorted((m for m in messages if m.role == "assistant"), key=lambda m: m.choice_index)
+    if not replies:
+        return
+    with st.chat_message("assistant"):
+        if len(replies) == 1:
+            _reply_body(replies[0])
+        else:
+            for tab, reply in zip(
+                st.tabs([f"Choice {r.choice_index + 1}" for r in replies]), replies, strict=True
+            ):
+                with tab:
+                    _reply_body(reply)
+        if on_retry is not None and replies[0].status in (ERROR, INTERRUPTED, STOPPED):
+            turn = replies[0].turn
+            st.button(
+                "Retry",
+                key=f"chat.retry.{turn}",
+                icon="🔁",
+                on_click=on_retry,
+                args=(turn,),
+                help="Send this turn's message again (the failed reply is replaced).",
+            )
+
+
+def render_history(messages: Sequence[Message], *, on_retry: Callable[[int], None] | None = None) -> None:
+    """Every turn in order; only the last turn offers Retry."""
+    turns = [list(group) for _, group in groupby(messages, key=lambda m: m.turn)]
+    for index, turn in enumerate(turns):
+        render_turn(turn, on_retry=on_retry if index == len(turns) - 1 else None)
+
+
+def stream_reply(events: Iterable[Event]) -> StreamDone | None:
+    """Draw a reply as it arrives (one area per choice); returns the final summary."""
+    areas: dict[int, tuple] = {}
+    texts: dict[int, list[str]] = {}
+    reasoning: dict[int, list[str]] = {}
+    last_draw = 0.0
+    done = None
+
+    def area(choice: int):
+        if choice not in areas:
+            box = st.container()
+            if choice > 0 or len(areas) > 0:
+                box.caption(f"Choice {choice + 1}")
+            with box:
+                thinking = st.empty()
+                body = st.empty()
+            areas[choice] = (thinking, body)
+            texts[choice], reasoning[choice] = [], []
+        return areas[choice]
+
+    def draw(cursor: str = "▌") -> None:
+        for choice, (thinking, body) in areas.items():
+            if reasoning[choice]:
+                thinking.caption("💭 " + display_text("".join(reasoning[choice]))[-600:])
+            if texts[choice]:
+                body.markdown(display_text("".join(texts[choice])) + cursor)
+
+    area(0)[1].markdown("▌")
+    for event in events:
+        if isinstance(event, TextDelta):
+            area(event.choice)
+            texts[event.choice].append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            area(event.choice)
+            reasoning[event.choice].append(event.text)
+        elif isinstance(event, StreamError):
+            st.error(event.message, icon="🚫")
+        elif isinstance(event, StreamDone):
+            done = event
+            continue
+        else:
+            continue
+        now = time.monotonic()
+        if now - last_draw >= REDRAW_INTERVAL_S:
+            draw()
+            last_draw = now
+    draw(cursor="")
+    return done
+
+
+def status_is_final(status: str) -> bool:
+    return status in (COMPLETE, ERROR, INTERRUPTED, STOPPED)

@@ -1,0 +1,124 @@
+"""The chat page's sidebar: endpoint status, role and system prompt, model, parameters, context depth."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from chatlab.client import ChatClient
+from chatlab.endpoint import Endpoint
+from chatlab.roles import Role
+from chatlab.store import Message
+from chatlab.turn import TurnSettings
+from chatlab_ui.params_panel import apply_defaults, depth_control, parameter_controls
+from chatlab_ui.resources import list_models
+
+FALLBACK_MODEL = "gpt-4o-mini"
+
+
+def endpoint_status(endpoint: Endpoint) -> None:
+    keys = ", ".join(endpoint.masked_keys) if endpoint.api_keys else "no key"
+    st.caption(f"**Endpoint:** {endpoint.name} · `{endpoint.display_url}` · key {keys}")
+
+
+def _on_role_change(prefix: str, roles_by_name: dict[str, Role]) -> None:
+    """Picking a role fills the system prompt and applies its default parameters."""
+    role = roles_by_name.get(st.session_state[f"{prefix}.role"])
+    if role is not None:
+        st.session_state[f"{prefix}.system_prompt"] = role.system
+        apply_defaults(prefix, role.default_params())
+
+
+def role_picker(prefix: str, roles: list[Role], *, disabled: bool) -> tuple[Role, str]:
+    """Role select box plus its system prompt, editable for this chat; returns (role, system prompt)."""
+    by_name = {r.name: r for r in roles}
+    role_key = f"{prefix}.role"
+    if st.session_state.get(role_key) not in by_name:
+        st.session_state[role_key] = roles[0].name
+        st.session_state[f"{prefix}.system_prompt"] = roles[0].system
+    name = st.selectbox(
+        "Role",
+        list(by_name),
+        key=role_key,
+        disabled=disabled,
+        on_change=_on_role_change,
+        args=(prefix, by_name),
+        help="Fills the system prompt from roles.yaml. Edit it below for this chat only.",
+        format_func=lambda n: f"{n} · {by_name[n].language}" if by_name[n].language else n,
+    )
+    role = by_name[name]
+    if role.description:
+        st.caption(role.description)
+    system_prompt = st.text_area(
+        "System prompt", key=f"{prefix}.system_prompt", height=140, disabled=disabled
+    )
+    return role, system_prompt
+
+
+def model_picker(prefix: str, client: ChatClient, endpoint: Endpoint, *, disabled: bool) -> str:
+    """Models listed by the endpoint's /v1/models; any other id can be typed in."""
+    models = list_models(client, endpoint.display_url)
+    default = endpoint.default_model or (models[0] if models else FALLBACK_MODEL)
+    key = f"{prefix}.model"
+    current = st.session_state.get(key) or default
+    options = list(dict.fromkeys([*models, current, default]))
+    st.session_state.setdefault(key, current)
+    model = st.selectbox(
+        "Model",
+        options,
+        key=key,
+        disabled=disabled,
+        accept_new_options=True,
+        help="Listed from the endpoint's /v1/models. Type any other model id to use it.",
+    )
+    if not models:
+        st.caption("The endpoint did not list its models; type a model id above.")
+    return (model or default).strip()
+
+
+def restore_from(prefix: str, reply: Message | None, roles: list[Role]) -> None:
+    """Put a reopened conversation's last settings back into the controls (before they are drawn)."""
+    if reply is None:
+        return
+    names = {r.name for r in roles}
+    if reply.role_name in names:
+        st.session_state[f"{prefix}.role"] = reply.role_name
+    if reply.system_prompt is not None:
+        st.session_state[f"{prefix}.system_prompt"] = reply.system_prompt
+    if reply.model:
+        st.session_state[f"{prefix}.model"] = reply.model
+    for name in (
+        "temperature",
+        "top_p",
+        "presence_penalty",
+        "frequency_penalty",
+        "max_tokens",
+        "n",
+        "seed",
+        "stop",
+        "user",
+    ):
+        st.session_state[f"{prefix}.{name}.on"] = False
+    apply_defaults(prefix, reply.params)
+    depth = reply.context_depth
+    st.session_state[f"{prefix}.depth"] = "all" if depth is None else depth
+
+
+def chat_sidebar(
+    prefix: str, roles: list[Role], endpoint: Endpoint, client: ChatClient, *, disabled: bool
+) -> TurnSettings:
+    """Draw the sidebar; returns the settings for the next request."""
+    endpoint_status(endpoint)
+    role, system_prompt = role_picker(prefix, roles, disabled=disabled)
+    model = model_picker(prefix, client, endpoint, disabled=disabled)
+    depth = depth_control(prefix, disabled=disabled)
+    with st.expander("Parameters", expanded=True):
+        params = parameter_controls(prefix, disabled=disabled)
+    return TurnSettings(
+        model=model,
+        params=params,
+        context_depth=depth,
+        role_name=role.name,
+        system_prompt=system_prompt,
+        few_shot=tuple(role.few_shot_messages()),
+        endpoint_name=endpoint.name,
+    )

@@ -1,0 +1,77 @@
+"""Download the conversation (CSV for Excel, JSON, Markdown) and import a transcript back."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from chatlab.store import Store
+from chatlab.transcript import (
+    TranscriptError,
+    import_transcript,
+    to_csv_bytes,
+    to_dataframe,
+    to_json_bytes,
+    to_markdown,
+)
+
+
+def _exporter(store: Store, conversation_id: str, kind: str):
+    """Builds the file only when the button is clicked (deferred data), not on every rerun."""
+
+    def build() -> bytes:
+        conversation = store.get_conversation(conversation_id)
+        messages = store.messages(conversation_id)
+        if kind == "csv":
+            return to_csv_bytes(to_dataframe(conversation, messages))
+        if kind == "json":
+            return to_json_bytes(conversation, messages)
+        return to_markdown(conversation, messages).encode("utf-8")
+
+    return build
+
+
+def _import(store: Store) -> None:
+    upload = st.session_state.get("transcript.upload")
+    if upload is None:
+        return
+    try:
+        new_id = import_transcript(store, upload.getvalue(), upload.name)
+    except TranscriptError as exc:
+        st.session_state["transcript.error"] = f"{upload.name} was not imported: {exc}"
+        return
+    st.query_params["c"] = new_id
+    st.session_state.pop("chat.restored", None)
+    st.session_state["chat.notice"] = f"Imported {upload.name} as a new conversation."
+
+
+def render(store: Store, conversation_id: str | None) -> None:
+    with st.expander("Transcript", expanded=False, icon="📄"):
+        if conversation_id:
+            st.caption("CSV opens in Excel with Chinese intact (UTF-8 with BOM).")
+            for kind, label, mime in (
+                ("csv", "CSV", "text/csv"),
+                ("json", "JSON", "application/json"),
+                ("md", "Markdown", "text/markdown"),
+            ):
+                st.download_button(
+                    f"Download {label}",
+                    data=_exporter(store, conversation_id, kind),
+                    file_name=f"chatlab-{conversation_id}.{kind}",
+                    mime=mime,
+                    on_click="ignore",
+                    key=f"transcript.download.{kind}",
+                    width="stretch",
+                    icon="⬇️",
+                )
+        else:
+            st.caption("Nothing to download yet: send a message first.")
+        st.file_uploader(
+            "Import a transcript (CSV or JSON)",
+            type=["csv", "json"],
+            key="transcript.upload",
+            on_change=_import,
+            args=(store,),
+            help="A file downloaded from Chat Lab. It opens as a new conversation.",
+        )
+        if error := st.session_state.pop("transcript.error", None):
+            st.error(error)

@@ -1,0 +1,77 @@
+"""The per-turn usage table with session totals, and the 'what will be sent' preview."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from chatlab.context import ContextWindow
+from chatlab.params import request_kwargs
+from chatlab.store import Message
+from chatlab.turn import TurnSettings
+from chatlab.usage import format_cost, totals, turn_usage
+
+
+def usage_table(messages: Sequence[Message]) -> None:
+    rows = turn_usage(messages)
+    if not rows:
+        return
+    frame = pd.DataFrame(
+        {
+            "Turn": [r.turn for r in rows],
+            "Model": [r.model for r in rows],
+            "Prompt tokens": [r.prompt_tokens for r in rows],
+            "Completion tokens": [r.completion_tokens for r in rows],
+            "Estimated": ["yes" if r.estimated else "" for r in rows],
+            "First token (s)": [r.ttft_s for r in rows],
+            "Duration (s)": [r.duration_s for r in rows],
+            "Tokens/s": [r.tokens_per_s for r in rows],
+            "Cost": [format_cost(r.cost_usd) for r in rows],
+            "Finish": [r.finish_reason for r in rows],
+            "Choices": [r.choices for r in rows],
+        }
+    )
+    sums = totals(rows)
+    a, b, c, d = st.columns(4)
+    a.metric("Turns", sums.turns)
+    b.metric("Prompt tokens", f"{sums.prompt_tokens:,}" + (" *" if sums.estimated else ""))
+    c.metric("Completion tokens", f"{sums.completion_tokens:,}" + (" *" if sums.estimated else ""))
+    d.metric(
+        "Cost",
+        format_cost(sums.cost_usd) + ("" if sums.cost_complete else " +?"),
+        help="Blank when no model in this conversation has a known price; '+?' when some don't.",
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        key="usage.table",
+        column_config={
+            "First token (s)": st.column_config.NumberColumn(format="%.2f"),
+            "Duration (s)": st.column_config.NumberColumn(format="%.2f"),
+            "Tokens/s": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
+    if sums.estimated:
+        st.caption(
+            "\\* includes estimates: the server sent no usage for some replies, so tokens were "
+            "counted locally (o200k_base)."
+        )
+
+
+def request_preview(settings: TurnSettings, window: ContextWindow) -> None:
+    """Exactly what the next request sends, with the estimated token split."""
+    plan = request_kwargs(settings.model, settings.params)
+    body = {"model": settings.model, "messages": window.messages, **plan.kwargs, "stream": True}
+    split = window.split
+    st.caption(
+        f"≈ {split.total:,} prompt tokens (estimated): system {split.system:,} · "
+        f"history {split.history:,} ({window.history_sent} of {window.history_available} past messages) · "
+        f"new message {split.new_message:,}"
+    )
+    for note in plan.notes:
+        st.info(note, icon="ℹ️")
+    st.code(json.dumps(body, ensure_ascii=False, indent=2), language="json")

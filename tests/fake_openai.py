@@ -1,0 +1,482 @@
+"""A scriptable OpenAI Chat Completions server on 127.0.0.1, for tests and manual runs.
+
+The openai SDK 3.x talks through httpx2, which respx-style mocks do not intercept (FACTS.md), so tests
+point the real SDK at this loopback server through `base_url` instead. It runs the SDK's real SSE parser,
+error mapping and retries.
+
+    with FakeOpenAI() as fake:
+        fake.script(Reply(text="Hi"), Reply(status=429, headers={"retry-after": "2"}))
+        ...  # an Endpoint(base_url=fake.base_url, ...)
+        fake.requests[-1].body["temperature"]
+
+Standalone: `python -m tests.fake_openai --port 8765 --text "..." --delay 0.01`.
+
+Usage counts it reports (when the reply has `usage=True` and no `usage_values`): prompt tokens = the number
+of whitespace-separated words across all request message contents; completion tokens = the number of
+content chunks sent (reasoning chunks included), summed over choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DEFAULT_TEXT = "Hello from the fake server."
+DEFAULT_MODELS = ("gpt-4o-mini", "fake-model")
+
+# status -> (type, code, default message), after OpenAI's own error bodies.
+_STATUS_ERRORS = {
+    400: ("invalid_request_error", None, "Invalid request (fake server)."),
+    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided (fake server)."),
+    403: ("permission_denied", "permission_denied", "You are not allowed to use this model (fake server)."),
+    404: ("invalid_request_error", "model_not_found", "The model does not exist (fake server)."),
+    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests (fake server)."),
+}
+
+
+@dataclass
+class Reply:
+    """How the fake answers one chat completion request."""
+
+    text: str = DEFAULT_TEXT
+    chunk_chars: int = 8  # characters per streamed delta
+    delay_s: float = 0.0  # sleep between chunks
+    first_delay_s: float = 0.0  # sleep before the first chunk (streaming: after the headers)
+    usage: bool = True  # send usage (streaming: only when the request asks with include_usage)
+    usage_values: tuple[int, int] | None = None  # (prompt, completion) override
+    cut_after: int | None = None  # close the connection after this many content chunks, no finish, no [DONE]
+    status: int = 200  # anything else: an OpenAI error body with this status
+    error_message: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers (e.g. retry-after)
+    finish_reason: str = "stop"
+    reasoning: str = ""  # streamed first as delta.reasoning_content, like DeepSeek
+    stream_error_after: int | None = None  # after this many content chunks send an SSE {"error": ...} event
+    chunked: bool = False  # stream with Transfer-Encoding: chunked; a cut then breaks the framing
+    id: str = "chatcmpl-fake"
+    system_fingerprint: str = "fp_fake"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # keys lowercased
+    body: object | None  # parsed JSON, or None when there was no (valid JSON) body
+
+
+Responder = Callable[[RecordedRequest], "Reply | None"]
+
+
+def _split(text: str, size: int) -> list[str]:
+    size = max(1, size)
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _prompt_words(body: dict) -> int:
+    total = 0
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):  # content parts
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        total += len(str(content or "").split())
+    return total
+
+
+class _Stopped(Exception):
+    """The fake is shutting down; the handler abandons its reply."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # an idle keep-alive connection frees its thread after this long
+    server: _Server
+
+    def log_message(self, *args) -> None:
+        """Quiet: tests read `fake.requests` instead of a log."""
+
+    # ---- plumbing -------------------------------------------------------------------------------
+
+    def _record(self) -> RecordedRequest:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        record = RecordedRequest(
+            method=self.command,
+            path=self.path,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        self.server.fake._add_request(record)
+        return record
+
+    def _send_json(self, status: int, payload: object, extra_headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (extra_headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error_body(self, status: int, message: str | None, extra_headers: dict[str, str] | None = None):
+        default = ("server_error", None, f"The fake server had an error ({status}).")
+        err_type, code, default_message = _STATUS_ERRORS.get(status, default)
+        body = {
+            "error": {
+                "message": message or default_message,
+                "type": err_type,
+                "param": None,
+                "code": code,
+            }
+        }
+        self._send_json(status, body, extra_headers)
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0 and self.server.fake._stopping.wait(seconds):
+            raise _Stopped
+
+    def _guard(self, handler: Callable[[], None]) -> None:
+        if self.server.fake._stopping.is_set():
+            # A pooled keep-alive connection outlived stop(): answer nothing, as a stopped server would.
+            self.close_connection = True
+            return
+        try:
+            handler()
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            # The client went away (Stop pressed, timeout): count it so tests can see the reply was dropped.
+            self.close_connection = True
+            self.server.fake._count_disconnect()
+        except _Stopped:
+            self.close_connection = True
+
+    # ---- routes ---------------------------------------------------------------------------------
+
+    def do_GET(self):
+        self._guard(self._get)
+
+    def do_POST(self):
+        self._guard(self._post)
+
+    def _get(self):
+        self._record()
+        fake = self.server.fake
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path == "/v1/models":
+            if fake.models_status != 200:
+                self._send_error_body(fake.models_status, None)
+                return
+            data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in fake.models]
+            self._send_json(200, {"object": "list", "data": data})
+        elif path.startswith("/v1/models/"):
+            model = path.rsplit("/", 1)[-1]
+            if model in fake.models:
+                self._send_json(200, {"id": model, "object": "model", "created": 0, "owned_by": "fake"})
+            else:
+                self._send_error_body(404, f"The model `{model}` does not exist")
+        else:
+            self._send_error_body(404, f"Unknown path {self.path}")
+
+    def _post(self):
+        record = self._record()
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path != "/v1/chat/completions":
+            self._send_error_body(404, f"Unknown path {self.path}")
+            return
+        body = record.body if isinstance(record.body, dict) else {}
+        reply = self.server.fake._next_reply(record)
+        if reply.status != 200:
+            self._sleep(reply.first_delay_s)
+            self._send_error_body(reply.status, reply.error_message, reply.headers)
+            return
+        if body.get("stream"):
+            self._stream(reply, body)
+        else:
+            self._complete(reply, body)
+
+    # ---- replies --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _choice_texts(reply: Reply, n: int) -> list[str]:
+        return [reply.text if i == 0 else f"{reply.text} [choice {i}]" for i in range(n)]
+
+    @staticmethod
+    def _usage(reply: Reply, body: dict, completion_chunks: int) -> dict:
+        if reply.usage_values is not None:
+            prompt, completion = reply.usage_values
+        else:
+            prompt, completion = _prompt_words(body), completion_chunks
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        }
+
+    def _complete(self, reply: Reply, body: dict) -> None:
+        self._sleep(reply.first_delay_s)
+        n = int(body.get("n") or 1)
+        texts = self._choice_texts(reply, n)
+        choices = []
+        for i, text in enumerate(texts):
+            message: dict = {"role": "assistant", "content": text, "refusal": None}
+            if reply.reasoning:
+                message["reasoning_content"] = reply.reasoning
+            choices.append(
+                {"index": i, "message": message, "finish_reason": reply.finish_reason, "logprobs": None}
+            )
+        chunks = sum(
+            len(_split(t, reply.chunk_chars)) + len(_split(reply.reasoning, reply.chunk_chars)) for t in texts
+        )
+        payload = {
+            "id": reply.id,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model") or "fake-model",
+            "system_fingerprint": reply.system_fingerprint,
+            "choices": choices,
+        }
+        if reply.usage:
+            payload["usage"] = self._usage(reply, body, chunks)
+        self._send_json(200, payload, reply.headers)
+
+    def _stream(self, reply: Reply, body: dict) -> None:
+        # By default no Content-Length and no chunked encoding: the body ends when the connection closes,
+        # so a cut (cut_after) ends the stream cleanly, as FACTS describes (no exception in the SDK).
+        # With reply.chunked a cut leaves the chunked framing unfinished, which the SDK reports as an
+        # APIConnectionError instead.
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        if reply.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.flush()
+        self._cut = False
+        self._stream_events(reply, body)
+        if reply.chunked and not self._cut:
+            self.wfile.write(b"0\r\n\r\n")  # the last-chunk marker; a cut leaves it out
+
+    def _stream_events(self, reply: Reply, body: dict) -> None:
+        n = int(body.get("n") or 1)
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        base = {
+            "id": reply.id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model") or "fake-model",
+            "system_fingerprint": reply.system_fingerprint,
+        }
+        prefix = b"data: "
+        if reply.chunked:
+            raw_write = self.wfile.write
+
+            def write(data: bytes) -> None:
+                raw_write(b"%x\r\n%s\r\n" % (len(data), data))
+        else:
+            write = self.wfile.write
+
+        def send(choices: list[dict], **extra) -> None:
+            event = {**base, "choices": choices, "usage": None, **extra}
+            write(prefix + json.dumps(event).encode() + b"\n\n")
+
+        self._sleep(reply.first_delay_s)
+        # The first chunk carries only the role, as OpenAI does.
+        send(
+            [
+                {"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+                for i in range(n)
+            ]
+        )
+
+        # Deltas: reasoning first (DeepSeek style), then content; one chunk per choice per step.
+        plans = []
+        for text in self._choice_texts(reply, n):
+            steps = [("reasoning_content", p) for p in _split(reply.reasoning, reply.chunk_chars)]
+            steps += [("content", p) for p in _split(text, reply.chunk_chars)]
+            plans.append(steps)
+        sent = 0
+        for step in range(max((len(p) for p in plans), default=0)):
+            for i, steps in enumerate(plans):
+                if step >= len(steps):
+                    continue
+                if reply.cut_after is not None and sent >= reply.cut_after:
+                    self._cut = True
+                    return  # close abruptly: no finish chunk, no [DONE]
+                if reply.stream_error_after is not None and sent >= reply.stream_error_after:
+                    error = {
+                        "message": reply.error_message or "The fake server failed mid-stream",
+                        "type": "server_error",
+                        "param": None,
+                        "code": None,
+                    }
+                    write(prefix + json.dumps({"error": error}).encode() + b"\n\n")
+                    return
+                if sent and reply.delay_s:
+                    self._sleep(reply.delay_s)
+                key, piece = steps[step]
+                send([{"index": i, "delta": {key: piece}, "finish_reason": None}])
+                sent += 1
+        if reply.cut_after is not None and sent >= reply.cut_after:
+            self._cut = True
+            return
+        for i in range(n):
+            send([{"index": i, "delta": {}, "finish_reason": reply.finish_reason}])
+        if reply.usage and include_usage:
+            # As OpenAI does: the usage chunk comes last with an empty choices list.
+            send([], usage=self._usage(reply, body, sent))
+        write(b"data: [DONE]\n\n")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stop() must not wait for handlers sleeping in a long delay
+    allow_reuse_address = True
+    request_queue_size = 128  # many concurrent clients
+    fake: FakeOpenAI
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible server on 127.0.0.1 at a free port, serving from a daemon thread."""
+
+    def __init__(self, models: Iterable[str] = DEFAULT_MODELS, default: Reply | None = None, port: int = 0):
+        self.models: list[str] = list(models)
+        self.models_status = 200  # set to e.g. 401 to make GET /v1/models fail
+        self.default: Reply = default or Reply()
+        self.requests: list[RecordedRequest] = []
+        self.disconnects = 0  # replies abandoned because the client hung up mid-way
+        self._queue: deque[Reply] = deque()
+        self._responder: Responder | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.fake = self
+        self.port: int = self._server.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> FakeOpenAI:
+        """Serve in a daemon thread (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                daemon=True,
+                name="fake-openai",
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; handlers in a delay give up at once."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- scripting ------------------------------------------------------------------------------
+
+    def script(self, *replies: Reply) -> None:
+        """Queue replies for the next chat completion requests, in order; then `default` applies."""
+        with self._lock:
+            self._queue.extend(replies)
+
+    def script_fn(self, responder: Responder | None) -> None:
+        """Decide per request: called first; returning None falls through to the queue, then `default`."""
+        with self._lock:
+            self._responder = responder
+
+    def _next_reply(self, record: RecordedRequest) -> Reply:
+        with self._lock:
+            responder = self._responder
+        if responder is not None:
+            reply = responder(record)
+            if reply is not None:
+                return reply
+        with self._lock:
+            return self._queue.popleft() if self._queue else self.default
+
+    # ---- recording ------------------------------------------------------------------------------
+
+    def _count_disconnect(self) -> None:
+        with self._lock:
+            self.disconnects += 1
+
+    def _add_request(self, record: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(record)
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        """The recorded POST /v1/chat/completions requests, oldest first."""
+        with self._lock:
+            return [
+                r for r in self.requests if r.method == "POST" and r.path.startswith("/v1/chat/completions")
+            ]
+
+    @property
+    def last_body(self) -> dict:
+        """The JSON body of the latest chat completion request."""
+        chats = self.chat_requests
+        if not chats:
+            raise AssertionError("the fake received no chat completion request")
+        return chats[-1].body  # type: ignore[return-value]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the default reply forever (for manual runs and screenshots)."""
+    parser = argparse.ArgumentParser(description="A fake OpenAI Chat Completions server on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--text", default=DEFAULT_TEXT)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds between chunks")
+    parser.add_argument("--first-delay", type=float, default=0.0, help="seconds before the first chunk")
+    parser.add_argument("--chunk-chars", type=int, default=8)
+    parser.add_argument("--reasoning", default="", help="reasoning_content streamed before the text")
+    parser.add_argument("--no-usage", action="store_true", help="never send usage (like llama.cpp)")
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model ids")
+    args = parser.parse_args(argv)
+    reply = Reply(
+        text=args.text,
+        delay_s=args.delay,
+        first_delay_s=args.first_delay,
+        chunk_chars=args.chunk_chars,
+        reasoning=args.reasoning,
+        usage=not args.no_usage,
+    )
+    fake = FakeOpenAI(models=[m for m in args.models.split(",") if m], default=reply, port=args.port).start()
+    print(f"Fake OpenAI server at {fake.base_url} (Ctrl+C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The chat page under Streamlit's AppTest, talking to the loopback fake server."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from chatlab.store import Store
+from tests.fake_openai import Reply
+
+TIMEOUT = 30
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def chat_app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+
+
+def send(at: AppTest, text: str) -> AppTest:
+    at.chat_input(key="chat.input").set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_page_loads_without_exception(app_env):
+    at = chat_app().run()
+    assert not at.exception
+    assert at.title[0].value.endswith("Chat Lab")
+    assert at.selectbox(key="chat.role").value == "Default assistant"
+
+
+def test_a_chat_turn_streams_stores_and_shows_usage(app_env):
+    app_env.default = Reply(text="Bonjour, je suis le serveur.", usage_values=(12, 7))
+    at = send(chat_app().run(), "Say hello in French")
+    bodies = app_env.chat_requests
+    assert len(bodies) == 1
+    sent = bodies[0].body
+    assert sent["messages"][-1] == {"role": "user", "content": "Say hello in French"}
+    assert sent["messages"][0]["role"] == "system"
+    assert "temperature" not in sent  # nothing ticked: the server's defaults apply
+    assert any("Bonjour" in m.value for m in at.markdown)
+    assert any("12 → 7 tokens" in c.value for c in at.caption)
+    cid = at.query_params["c"][0] if isinstance(at.query_params["c"], list) else at.query_params["c"]
+    stored = Store(app_env_db(at)).messages(cid)
+    assert [(m.role, m.status) for m in stored] == [("user", "complete"), ("assistant", "complete")]
+    assert stored[1].content == "Bonjour, je suis le serveur."
+
+
+def app_env_db(at):
+    import os
+
+    return os.environ["CHATLAB_DB"]
+
+
+def test_moving_a_slider_sends_that_parameter_and_depth_limits_history(app_env):
+    at = chat_app().run()
+    at.select_slider(key="chat.depth").set_value(2)
+    at.slider(key="chat.temperature").set_value(0.3).run()
+    assert at.checkbox(key="chat.temperature.on").value is True
+    for text in ("one", "two", "three"):
+        send(at, text)
+    last = app_env.chat_requests[-1].body
+    assert last["temperature"] == 0.3
+    # system + 2 past messages (depth 2) + the new one
+    assert [m["role"] for m in last["messages"]] == ["system", "user", "assistant", "user"]
+    assert last["messages"][1]["content"] == "two"
+
+
+def test_picking_a_role_fills_the_system_prompt_and_it_is_sent(app_env):
+    at = chat_app().run()
+    at.selectbox(key="chat.role").set_value("Senior Programmer").run()
+    prompt = at.text_area(key="chat.system_prompt").value
+    assert prompt and prompt != "You are a helpful assistant."
+    send(at, "hello")
+    assert app_env.chat_requests[-1].body["messages"][0] == {"role": "system", "content": prompt}
+
+
+@pytest.mark.parametrize(
+    "reply,shown",
+    [
+        (Reply(status=401, error_message="Incorrect API key provided"), "Incorrect API key"),
+        (Reply(status=429, error_message="Rate limit reached", headers={"retry-after": "1"}), "Rate limit"),
+        (Reply(status=500, error_message="The server had an error"), "server had an error"),
+    ],
+)
+def test_an_error_is_shown_in_the_chat_with_retry_and_the_message_is_kept(app_env, reply, shown):
+    app_env.script(reply)
+    at = send(chat_app().run(), "keep me")
+    assert any(shown in e.value for e in at.error)
+    assert any(m.value == "keep me" for m in at.markdown)
+    retry = at.button(key="chat.retry.1")
+    app_env.default = Reply(text="Second time lucky.")
+    retry.click().run()
+    assert not at.exception
+    assert any("Second time lucky." in m.value for m in at.markdown)
+    # the retry re-sent the same user message, once, and did not duplicate it
+    assert app_env.chat_requests[-1].body["messages"][-1]["content"] == "keep me"
+    assert sum(m.value == "keep me" for m in at.markdown) == 1
+
+
+def test_a_cut_stream_keeps_the_partial_reply_marked_interrupted(app_env):
+    app_env.script(Reply(text="This reply will be cut off midway through.", chunk_chars=5, cut_after=3))
+    at = send(chat_app().run(), "go")
+    assert any("This reply wil" in m.value for m in at.markdown)
+    assert any("ended early" in c.value for c in at.caption)
+
+
+def test_an_empty_message_is_not_sent(app_env):
+    at = send(chat_app().run(), "   ")
+    assert app_env.chat_requests == []
+    assert any("Empty message" in i.value for i in at.info)
+
+
+def test_a_huge_paste_asks_first_with_its_token_estimate(app_env):
+    at = send(chat_app().run(), "lorem ipsum " * 90_000)
+    assert app_env.chat_requests == []
+    assert any("tokens (estimated)" in w.value for w in at.warning)
+    at.button(key="chat.confirm.no").click().run()
+    assert app_env.chat_requests == [] and not at.warning
+
+
+def test_reloading_with_the_conversation_id_restores_it(app_env):
+    at = send(chat_app().run(), "remember this")
+    cid = at.query_params["c"]
+    cid = cid[0] if isinstance(cid, list) else cid
+    fresh = chat_app()
+    fresh.query_params["c"] = cid
+    fresh.run()
+    assert not fresh.exception
+    assert any(m.value == "remember this" for m in fresh.markdown)

@@ -1,0 +1,482 @@
+"""Transcripts: CSV / JSON / Markdown export, import, and the exact export → import → export round trip."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+
+import pytest
+
+from chatlab.store import ERROR, INTERRUPTED, STREAMING, Store
+from chatlab.transcript import (
+    COLUMNS,
+    MAX_IMPORT_BYTES,
+    ImportedTranscript,
+    TranscriptError,
+    import_transcript,
+    read_transcript,
+    to_csv_bytes,
+    to_dataframe,
+    to_json_bytes,
+    to_markdown,
+)
+
+BOM = b"\xef\xbb\xbf"
+LONG = ('长消息，含逗号, "引号" 和换行\n' * 12_000)[:200_000]
+DANGEROUS = {
+    "=SUM(A1)": "=SUM(A1)",
+    "-1 打折": "-1 打折",
+    "@cmd": "@cmd",
+    "\tindented": "\tindented",
+    "'quoted'": "'quoted'",
+    "+1 plus": "+1 plus",
+}
+PARAMS = {
+    "temperature": 0.7,
+    "top_p": 0.9,
+    "presence_penalty": -0.5,
+    "frequency_penalty": -1.25,
+    "max_tokens": 256,
+    "n": 2,
+    "seed": 42,
+    "stop": ["\n\n", "用户："],
+    "user": "tester",
+}
+REQUEST = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "你好"}], "temperature": 0.7}
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    s = Store(tmp_path / "chat.sqlite3")
+    yield s
+    s.close()
+
+
+def _count_conversations(store: Store) -> int:
+    return len(store.list_conversations(limit=10_000))
+
+
+@pytest.fixture
+def conversation_id(store: Store) -> str:
+    cid = store.create_conversation(
+        '测试对话, with "quotes"',
+        created_at="2025-01-02T03:04:05.000+00:00",
+        role_name="翻译官",
+        system_prompt="你是翻译。\nTranslate, carefully.",
+        model="gpt-4o-mini",
+        endpoint_name="local",
+    )
+    t = iter(f"2025-01-02T03:{m:02d}:00.000+00:00" for m in range(10, 60))
+    add = store.add_message
+    add(cid, "system", "系统提示", created_at=next(t))
+    add(cid, "user", '你好，世界！\n第二行, with commas, "quotes"', created_at=next(t))
+    add(
+        cid,
+        "assistant",
+        'Hello, world!\n"Second" line',
+        created_at=next(t),
+        model="gpt-4o-mini",
+        role_name="翻译官",
+        system_prompt="你是翻译。",
+        endpoint_name="local",
+        params=PARAMS,
+        request=REQUEST,
+        choice_index=0,
+        context_depth=4,
+        prompt_tokens=12,
+        completion_tokens=30,
+        cached_tokens=0,
+        ttft_s=0.123456789,
+        duration_s=1.5,
+        tokens_per_s=20.000000000000004,
+        cost_usd=1.23e-05,
+        finish_reason="stop",
+        response_id="chatcmpl-1",
+        system_fingerprint="fp_abc",
+    )
+    add(
+        cid,
+        "assistant",
+        "第二个选择 (choice 2)",
+        created_at=next(t),
+        model="gpt-4o-mini",
+        params=PARAMS,
+        request=REQUEST,
+        choice_index=1,
+        prompt_tokens=12,
+        completion_tokens=7,
+        usage_estimated=True,
+        finish_reason="length",
+    )
+    for text in DANGEROUS:
+        add(cid, "user", text, created_at=next(t))
+        add(
+            cid,
+            "assistant",
+            text,
+            created_at=next(t),
+            params={"temperature": 0, "presence_penalty": -2.0},
+            reasoning=text,
+            model="=evil()",
+        )
+    add(cid, "user", LONG, created_at=next(t))
+    add(cid, "assistant", "", created_at=next(t), status=ERROR, error='-boom, "quoted"\nline 2')
+    add(cid, "assistant", "partial", created_at=next(t), status=INTERRUPTED, finish_reason=None)
+    return cid
+
+
+def _export(store: Store, cid: str):
+    conversation = store.get_conversation(cid)
+    messages = store.messages(cid)
+    return conversation, messages
+
+
+def _csv_rows(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+# Export ------------------------------------------------------------------------------------------------
+
+
+def test_dataframe_columns_and_dtypes(store, conversation_id):
+    df = to_dataframe(*_export(store, conversation_id))
+    assert list(df.columns) == COLUMNS
+    assert len(df) == store.count_messages(conversation_id)
+    assert str(df["seq"].dtype) == "Int64"
+    assert str(df["seed"].dtype) == "Int64"
+    assert str(df["temperature"].dtype) == "Float64"
+    assert str(df["usage_estimated"].dtype) == "boolean"
+    assert str(df["content"].dtype) == "str"
+    first_reply = df[df["response_id"] == "chatcmpl-1"].iloc[0]
+    assert first_reply["presence_penalty"] == -0.5
+    assert first_reply["total_tokens"] == 42
+    assert json.loads(first_reply["stop"]) == ["\n\n", "用户："]
+    user_row = df[df["role"] == "user"].iloc[0]
+    # Unset parameters are missing, not 0.
+    assert user_row["temperature"] is df["temperature"].dtype.na_value
+    assert df["temperature"].isna().sum() > 0
+    assert df["stop"].isna()[0]
+    assert bool(df["usage_estimated"].any())
+
+
+def test_empty_conversation_dataframe(store):
+    cid = store.create_conversation("empty")
+    df = to_dataframe(*_export(store, cid))
+    assert list(df.columns) == COLUMNS and len(df) == 0
+    assert to_csv_bytes(df).startswith(BOM + b"conversation_id,")
+
+
+def test_csv_bom_quoting_and_formula_neutralisation(store, conversation_id):
+    data = to_csv_bytes(to_dataframe(*_export(store, conversation_id)))
+    assert data.startswith(BOM)
+    rows = _csv_rows(data)
+    assert list(rows[0]) == COLUMNS
+    assert rows[1]["content"] == '你好，世界！\n第二行, with commas, "quotes"'
+    for text in DANGEROUS:
+        cells = [r for r in rows if r["content"] == "'" + text]
+        assert len(cells) == 2, text  # the user message and the reply
+        assert all(r["reasoning"] in ("'" + text, "") for r in cells)
+    assert not any(r["content"].startswith(("=", "+", "-", "@", "\t")) for r in rows)
+    assert all(r["model"] in ("", "gpt-4o-mini", "'=evil()") for r in rows)
+    error_row = next(r for r in rows if r["status"] == "error")
+    assert error_row["error"] == '\'-boom, "quoted"\nline 2'
+    # Numeric cells stay plain numbers, negative ones included.
+    reply = next(r for r in rows if r["response_id"] == "chatcmpl-1")
+    assert reply["presence_penalty"] == "-0.5"
+    assert reply["frequency_penalty"] == "-1.25"
+    assert reply["seed"] == "42" and reply["n"] == "2" and reply["max_tokens"] == "256"
+    assert json.loads(reply["stop"]) == ["\n\n", "用户："]
+    assert reply["usage_estimated"] == "false"
+    assert float(reply["cost_usd"]) == 1.23e-05
+    penalty_cells = {r["presence_penalty"] for r in rows if r["presence_penalty"]}
+    assert penalty_cells == {"-0.5", "-2.0"}
+    assert next(r for r in rows if r["content"] == "第二个选择 (choice 2)")["usage_estimated"] == "true"
+    assert any(r["content"] == LONG for r in rows)
+    user_row = rows[1]
+    assert user_row["temperature"] == "" and user_row["stop"] == "" and user_row["prompt_tokens"] == ""
+
+
+def test_json_export_holds_every_field(store, conversation_id):
+    conversation, messages = _export(store, conversation_id)
+    doc = json.loads(to_json_bytes(conversation, messages))
+    assert doc["format"] == "chatlab-transcript" and doc["version"] == 1
+    assert doc["conversation"]["title"] == conversation.title
+    assert len(doc["messages"]) == len(messages)
+    reply = next(m for m in doc["messages"] if m["response_id"] == "chatcmpl-1")
+    assert reply["request"] == REQUEST
+    assert reply["params"] == PARAMS
+    assert "你好" in to_json_bytes(conversation, messages).decode("utf-8")  # ensure_ascii=False
+
+
+def test_markdown(store, conversation_id):
+    conversation, messages = _export(store, conversation_id)
+    md = to_markdown(conversation, messages)
+    assert md.startswith("# 测试对话")
+    assert "翻译官" in md and "gpt-4o-mini" in md
+    assert "你是翻译。\nTranslate, carefully." in md
+    assert "### 🧑 User" in md
+    assert "### 🤖 Assistant (gpt-4o-mini, choice 1)" in md
+    assert "### 🤖 Assistant (gpt-4o-mini, choice 2)" in md
+    for m in messages:
+        assert m.content in md
+    assert "(estimated)" in md
+    assert "finish: length" in md
+    assert "TTFT 0.12 s" in md and "20.0 tokens/s" in md and "$0.000012" in md
+    assert "status: interrupted" in md and "status: error" in md
+    assert "status: complete" not in md
+
+
+# Round trips -------------------------------------------------------------------------------------------
+
+
+def test_csv_round_trip_is_exact(store, conversation_id):
+    first = to_csv_bytes(to_dataframe(*_export(store, conversation_id)))
+    new_id = import_transcript(store, first, "chat.csv")
+    assert new_id != conversation_id
+    second = to_csv_bytes(to_dataframe(*_export(store, new_id)))
+
+    def without_ids(data: bytes) -> list[dict[str, str]]:
+        rows = _csv_rows(data)
+        for r in rows:
+            del r["conversation_id"]
+        return rows
+
+    assert without_ids(second) == without_ids(first)
+    assert second == first.replace(conversation_id.encode(), new_id.encode())
+    # And once more from the re-exported file.
+    third_id = import_transcript(store, second, "chat.csv")
+    third = to_csv_bytes(to_dataframe(*_export(store, third_id)))
+    assert third == first.replace(conversation_id.encode(), third_id.encode())
+
+
+def test_csv_import_restores_types(store, conversation_id):
+    data = to_csv_bytes(to_dataframe(*_export(store, conversation_id)))
+    imported = read_transcript(data, "chat.csv")
+    assert isinstance(imported, ImportedTranscript)
+    original = store.messages(conversation_id)
+    assert len(imported.messages) == len(original)
+    reply = next(m for m in imported.messages if m["response_id"] == "chatcmpl-1")
+    assert reply["params"] == PARAMS
+    assert reply["usage_estimated"] is False and reply["prompt_tokens"] == 12
+    assert isinstance(reply["ttft_s"], float) and reply["ttft_s"] == 0.123456789
+    assert "id" not in reply and "conversation_id" not in reply
+    assert [m["content"] for m in imported.messages] == [m.content for m in original]
+    assert imported.conversation["title"] == '测试对话, with "quotes"'
+    assert imported.conversation["id"] == conversation_id
+
+
+def test_json_round_trip_is_exact(store, conversation_id):
+    conversation, messages = _export(store, conversation_id)
+    first = to_json_bytes(conversation, messages)
+    new_id = import_transcript(store, first, "chat.json")
+    assert new_id != conversation_id
+    second = to_json_bytes(*_export(store, new_id))
+
+    def without_ids(data: bytes) -> dict:
+        doc = json.loads(data)
+        del doc["conversation"]["id"]
+        for m in doc["messages"]:
+            del m["id"], m["conversation_id"]
+        return doc
+
+    assert without_ids(second) == without_ids(first)
+    new = store.get_conversation(new_id)
+    assert (new.title, new.created_at, new.updated_at, new.role_name, new.system_prompt, new.model) == (
+        conversation.title,
+        conversation.created_at,
+        conversation.updated_at,
+        conversation.role_name,
+        conversation.system_prompt,
+        conversation.model,
+    )
+    # Re-importing never clashes with the first import.
+    assert import_transcript(store, first, "chat.json") not in (conversation_id, new_id)
+
+
+def test_json_detected_by_content(store, conversation_id):
+    data = to_json_bytes(*_export(store, conversation_id))
+    assert len(read_transcript(data, "download.txt").messages) == store.count_messages(conversation_id)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "'",
+        "''",
+        "'=x",
+        "=",
+        "-",
+        "-0.5",
+        "+",
+        "@",
+        "\t",
+        "\r",
+        "\r\n",
+        "\n",
+        "a'b",
+        " =x",
+        "  ",
+        '"',
+        "''x",
+    ],
+)
+def test_any_string_survives_csv(store, text):
+    cid = store.create_conversation("t")
+    store.add_message(
+        cid,
+        "user",
+        text,
+        reasoning=text,
+        role_name=text or None,
+        params={"user": text} if text.strip() else {},
+    )
+    first = to_csv_bytes(to_dataframe(*_export(store, cid)))
+    imported = read_transcript(first, "x.csv")
+    assert imported.messages[0]["content"] == text
+    assert imported.messages[0]["reasoning"] == text
+    new_id = import_transcript(store, first, "x.csv")
+    assert to_csv_bytes(to_dataframe(*_export(store, new_id))) == first.replace(cid.encode(), new_id.encode())
+
+
+def test_minimal_csv_imports(store):
+    data = b"role,content\nuser,hi\nassistant,hello\nuser,again\nassistant,ok\n"
+    cid = import_transcript(store, data, "my chat.csv")
+    conv = store.get_conversation(cid)
+    assert conv.title == "my chat"
+    msgs = store.messages(cid)
+    assert [(m.seq, m.turn, m.role, m.content) for m in msgs] == [
+        (1, 1, "user", "hi"),
+        (2, 1, "assistant", "hello"),
+        (3, 2, "user", "again"),
+        (4, 2, "assistant", "ok"),
+    ]
+    assert msgs[0].params == {} and msgs[0].status == "complete" and msgs[0].usage_estimated is False
+
+
+def test_streaming_reply_imports_as_interrupted(store):
+    cid = store.create_conversation("t")
+    store.add_message(cid, "user", "q")
+    store.add_message(cid, "assistant", "half", status=STREAMING)
+    new_id = import_transcript(store, to_json_bytes(*_export(store, cid)), "t.json")
+    assert store.messages(new_id)[1].status == INTERRUPTED
+
+
+# Errors: a clear TranscriptError and nothing written ----------------------------------------------------
+
+
+def _valid_csv(store, conversation_id) -> bytes:
+    return to_csv_bytes(to_dataframe(*_export(store, conversation_id)))
+
+
+def _valid_json(store, conversation_id) -> dict:
+    return json.loads(to_json_bytes(*_export(store, conversation_id)))
+
+
+def _bad_temperature_csv(store, cid) -> bytes:
+    rows = _csv_rows(_valid_csv(store, cid))
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    for r in rows:
+        if r["temperature"]:
+            r["temperature"] = "5"
+        writer.writerow(r)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _bad_temperature_json(store, cid) -> bytes:
+    doc = _valid_json(store, cid)
+    doc["messages"][2]["params"]["temperature"] = 5
+    return json.dumps(doc).encode()
+
+
+def _two_conversations_csv(store, cid) -> bytes:
+    text = _valid_csv(store, cid).decode("utf-8-sig")
+    header, first, rest = text.split("\r\n", 2)
+    return (header + "\r\n" + first.replace(cid, "otherid", 1) + "\r\n" + rest).encode()
+
+
+def _wrong_role_csv(store, cid) -> bytes:
+    return b"role,content\r\nuser,hi\r\nrobot,beep\r\n"
+
+
+def _wrong_shape_json(store, cid) -> bytes:
+    doc = _valid_json(store, cid)
+    doc["messages"] = {"not": "a list"}
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(
+    ("make", "filename", "message"),
+    [
+        (lambda s, c: b"", "x.csv", "empty"),
+        (lambda s, c: BOM + b"  \r\n", "x.csv", "empty"),
+        (lambda s, c: random.Random(7).randbytes(4096), "photo.csv", "not a UTF-8 text file"),
+        (lambda s, c: "role,content\n".encode("utf-16"), "x.csv", "not a UTF-8 text file"),
+        (
+            lambda s, c: b"conversation_id,role,text\r\nx,user,hi\r\n",
+            "x.csv",
+            "missing the required column(s): content",
+        ),
+        (lambda s, c: b"foo,bar\r\n1,2\r\n", "x.csv", "role, content"),
+        (lambda s, c: b"role,content\r\n", "x.csv", "no messages"),
+        (
+            lambda s, c: b'{"format": "chatlab-transcript",\n "version": 1,\n "messages": [,]}',
+            "x.json",
+            "line 3, column",
+        ),
+        (lambda s, c: b"[1, 2]", "x.json", "expected a JSON object"),
+        (lambda s, c: b'{"format": "other"}', "x.json", "Not a Chat Lab transcript"),
+        (lambda s, c: b'{"format": "chatlab-transcript", "version": 9, "messages": []}', "x.json", "version"),
+        (_wrong_shape_json, "x.json", '"messages" must be a list'),
+        (_bad_temperature_csv, "x.csv", "temperature must be between 0 and 2, got 5"),
+        (_bad_temperature_json, "x.json", "temperature must be between 0 and 2, got 5"),
+        (lambda s, c: b"role,content,temperature\r\nassistant,hi,hot\r\n", "x.csv", "expected a number"),
+        (lambda s, c: b"role,content,stop\r\nassistant,hi,###\r\n", "x.csv", "JSON list of strings"),
+        (_two_conversations_csv, "x.csv", "holds 2 conversations"),
+        (_wrong_role_csv, "x.csv", "unknown role 'robot'"),
+        (lambda s, c: b"role,content,seq\r\nuser,a,1\r\nuser,b,1\r\n", "x.csv", "duplicate seq"),
+        (lambda s, c: b"role,content,status\r\nuser,a,weird\r\n", "x.csv", "unknown status"),
+        (lambda s, c: b"x" * (MAX_IMPORT_BYTES + 1), "x.csv", "too large"),
+    ],
+)
+def test_bad_files_raise_and_write_nothing(store, conversation_id, make, filename, message):
+    data = make(store, conversation_id)
+    conversations_before = _count_conversations(store)
+    messages_before = store.count_messages(conversation_id)
+    with pytest.raises(TranscriptError) as info:
+        import_transcript(store, data, filename)
+    assert message.lower() in str(info.value).lower()
+    assert isinstance(info.value, ValueError)
+    assert _count_conversations(store) == conversations_before
+    assert store.count_messages(conversation_id) == messages_before
+
+
+def test_failed_bulk_write_leaves_nothing(store, conversation_id, monkeypatch):
+    data = _valid_csv(store, conversation_id)
+    before = _count_conversations(store)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Store, "add_messages_bulk", broken)
+    with pytest.raises(RuntimeError):
+        import_transcript(store, data, "x.csv")
+    assert _count_conversations(store) == before
+
+
+def test_add_messages_bulk_is_one_transaction(store):
+    cid = store.create_conversation("t")
+    ids = store.add_messages_bulk(
+        cid, [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    )
+    assert len(ids) == 2
+    assert [(m.seq, m.turn) for m in store.messages(cid)] == [(1, 1), (2, 1)]
+    with pytest.raises(Exception):  # noqa: B017 - sqlite3.IntegrityError on the duplicate seq
+        store.add_messages_bulk(
+            cid, [{"role": "user", "content": "c", "seq": 9}, {"role": "user", "content": "d", "seq": 9}]
+        )
+    assert store.count_messages(cid) == 2

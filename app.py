@@ -78,7 +78,7 @@ with st.sidebar:
     st.button(
         "New conversation",
         key=f"{P}.new",
-        icon="➕",
+        icon=":material/add:",
         on_click=new_conversation,
         disabled=busy,
         width="stretch",
@@ -90,6 +90,12 @@ if roles_error:
     st.warning(f"roles.yaml could not be loaded, so only the default assistant is offered. {roles_error}")
 if notice := st.session_state.pop(f"{P}.notice", None):
     st.info(notice)
+if not conversation_id and not pending:
+    st.markdown(
+        "Pick a **role** and a **model** in the sidebar, tick the parameters you want to send, and type below. "
+        "Every reply shows its tokens, cost, time to first token and speed; *What the next request will send* "
+        "shows the exact request."
+    )
 
 visible = st.session_state.get(f"{P}.visible", VISIBLE_MESSAGES)
 total = store.count_messages(conversation_id) if conversation_id else 0
@@ -122,7 +128,7 @@ if pending:
             st.markdown(display_text(text))
     with st.chat_message("assistant"):
         # Clicking Stop reruns the script; the stream's generator is closed and keeps what arrived.
-        st.button("Stop", key=f"{P}.stop_reply", icon="⏹️")
+        st.button("Stop", key=f"{P}.stop_reply", icon=":material/stop_circle:")
         events = send_turn(
             store, client, conversation_id, settings, text, retry_turn=pending.get("retry_turn")
         )

@@ -39,7 +39,7 @@ def _reply_body(m: Message) -> None:
         with st.expander("Reasoning", expanded=False):
             st.markdown(display_text(m.reasoning))
     if m.status == ERROR:
-        st.error(m.error or "The request failed.", icon="🚫")
+        st.error(m.error or "The request failed.", icon=":material/error:")
     elif m.content:
         st.markdown(display_text(m.content))
     if m.status in STATUS_NOTES:
@@ -72,7 +72,7 @@ def render_turn(messages: Sequence[Message], *, on_retry: Callable[[int], None] 
             st.button(
                 "Retry",
                 key=f"chat.retry.{turn}",
-                icon="🔁",
+                icon=":material/replay:",
                 on_click=on_retry,
                 args=(turn,),
                 help="Send this turn's message again (the failed reply is replaced).",
@@ -122,7 +122,7 @@ def stream_reply(events: Iterable[Event]) -> StreamDone | None:
             area(event.choice)
             reasoning[event.choice].append(event.text)
         elif isinstance(event, StreamError):
-            st.error(event.message, icon="🚫")
+            st.error(event.message, icon=":material/error:")
         elif isinstance(event, StreamDone):
             done = event
             continue

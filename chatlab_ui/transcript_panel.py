@@ -45,7 +45,7 @@ def _import(store: Store) -> None:
 
 
 def render(store: Store, conversation_id: str | None) -> None:
-    with st.expander("Transcript", expanded=False, icon="📄"):
+    with st.expander("Transcript", expanded=False, icon=":material/description:"):
         if conversation_id:
             st.caption("CSV opens in Excel with Chinese intact (UTF-8 with BOM).")
             for kind, label, mime in (
@@ -61,7 +61,7 @@ def render(store: Store, conversation_id: str | None) -> None:
                     on_click="ignore",
                     key=f"transcript.download.{kind}",
                     width="stretch",
-                    icon="⬇️",
+                    icon=":material/download:",
                 )
         else:
             st.caption("Nothing to download yet: send a message first.")

@@ -39,11 +39,13 @@ def usage_table(messages: Sequence[Message]) -> None:
     a.metric("Turns", sums.turns)
     b.metric("Prompt tokens", f"{sums.prompt_tokens:,}" + (" *" if sums.estimated else ""))
     c.metric("Completion tokens", f"{sums.completion_tokens:,}" + (" *" if sums.estimated else ""))
-    d.metric(
-        "Cost",
-        format_cost(sums.cost_usd) + ("" if sums.cost_complete else " +?"),
-        help="Blank when no model in this conversation has a known price; '+?' when some don't.",
-    )
+    if sums.cost_usd is None:
+        cost, cost_help = "—", "No model in this conversation has a known price (see chatlab/prices.yaml)."
+    elif sums.cost_complete:
+        cost, cost_help = format_cost(sums.cost_usd), "From the price table in chatlab/prices.yaml."
+    else:
+        cost, cost_help = f"≥ {format_cost(sums.cost_usd)}", "Some turns used a model with no known price."
+    d.metric("Cost", cost, help=cost_help)
     st.dataframe(
         frame,
         hide_index=True,
@@ -73,5 +75,5 @@ def request_preview(settings: TurnSettings, window: ContextWindow) -> None:
         f"new message {split.new_message:,}"
     )
     for note in plan.notes:
-        st.info(note, icon="ℹ️")
+        st.info(note, icon=":material/info:")
     st.code(json.dumps(body, ensure_ascii=False, indent=2), language="json")

@@ -1,0 +1,131 @@
+"""Start `streamlit run app.py` on a free port and a headless Debian Chromium to drive it.
+
+Used by the browser tests and by scripts/screenshots.py. The server's output goes to a file, not a
+pipe: a full pipe would block it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHATLAB_CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps dialing Google hosts this closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StreamlitServer:
+    """`python -m streamlit run` with the given environment; `url` once `start()` returns."""
+
+    def __init__(self, env: dict[str, str], script: str = "app.py", log_path: Path | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.script = script
+        self.env = {**os.environ, **env}
+        self.log_path = log_path or Path(tempfile.mkstemp(prefix="streamlit-", suffix=".log")[1])
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 60) -> StreamlitServer:
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                self.script,
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
+                    if response.read().strip() == b"ok":
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"streamlit did not become healthy in {timeout_s} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if getattr(self, "_log", None):
+            self._log.close()
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def wait_until_idle(page, timeout_ms: int = 30_000) -> None:
+    """Wait until the chat input is enabled again, i.e. no reply is streaming and the rerun is done."""
+    page.wait_for_function(
+        "() => { const t = document.querySelector('[data-testid=stChatInput] textarea');"
+        " return t && !t.disabled && !document.querySelector('[data-testid=stStatusWidget]'); }",
+        timeout=timeout_ms,
+    )
+
+
+def send_chat(page, text: str) -> None:
+    box = page.locator("[data-testid=stChatInput] textarea")
+    box.fill(text)
+    box.press("Enter")
+    # The input is disabled while the reply streams; wait for that to start, then to end.
+    try:
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=stChatInput] textarea').disabled", timeout=5_000
+        )
+    except Exception:  # a very fast reply may already be done
+        pass
+    wait_until_idle(page)

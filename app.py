@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatlab.context import estimate_text_tokens
+from chatlab.context import estimate_text_tokens, rows_needed
 from chatlab.turn import plan_context, send_turn
 from chatlab_ui import transcript_panel
 from chatlab_ui.chat_view import display_text, render_history, stream_reply
-from chatlab_ui.resources import get_client, get_endpoint, get_roles, get_store
+from chatlab_ui.endpoint_panel import key_table, select_endpoint
+from chatlab_ui.resources import get_client, get_offline_server, get_roles, get_store
 from chatlab_ui.sidebar import chat_sidebar, restore_from
 from chatlab_ui.usage_view import request_preview, usage_table
 
@@ -19,8 +20,6 @@ LARGE_MESSAGE_TOKENS = 32_000  # above this, ask before sending
 st.set_page_config(page_title="Chat Lab", page_icon="🧪", layout="wide")
 store = get_store()
 roles, roles_error = get_roles()
-endpoint = get_endpoint()
-client = get_client(endpoint)
 
 
 # Callbacks run before the next script run, so that run already knows it will stream and can draw
@@ -83,6 +82,8 @@ with st.sidebar:
         disabled=busy,
         width="stretch",
     )
+    endpoint = select_endpoint(disabled=busy)
+    client = get_client(endpoint)
     settings = chat_sidebar(P, roles, endpoint, client, disabled=busy)
 
 st.title("🧪 Chat Lab")
@@ -127,6 +128,9 @@ if pending:
         with st.chat_message("user"):
             st.markdown(display_text(text))
     with st.chat_message("assistant"):
+        if endpoint.offline and endpoint.base_url:
+            with st.spinner("Waiting for the local model to finish starting…"):
+                get_offline_server().wait_ready(timeout_s=120)
         # Clicking Stop reruns the script; the stream's generator is closed and keeps what arrived.
         st.button("Stop", key=f"{P}.stop_reply", icon=":material/stop_circle:")
         events = send_turn(
@@ -140,11 +144,12 @@ if pending:
 
 if conversation_id and messages:
     with st.expander("Usage per turn", expanded=True):
-        usage_table(store.messages(conversation_id) if total > len(messages) else messages)
+        usage_table(store.reply_metrics(conversation_id))
 with st.expander("What the next request will send"):
-    window = plan_context(
-        store.messages(conversation_id) if conversation_id else [], settings, "<your next message>"
+    recent = (
+        store.messages(conversation_id, last=rows_needed(settings.context_depth)) if conversation_id else []
     )
-    request_preview(settings, window)
+    request_preview(settings, plan_context(recent, settings, "<your next message>"))
 with st.sidebar:
+    key_table(client)
     transcript_panel.render(store, conversation_id)

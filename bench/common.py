@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,3 +126,49 @@ def fake_server(default: Reply | None = None) -> Iterator[FakeOpenAI]:
         yield fake
     finally:
         fake.stop()
+
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def fake_server_process(text: str, chunk_chars: int, startup_s: float = 20.0) -> Iterator[str]:
+    """The same fake server in its own process (`python -m tests.fake_openai`); yields its base URL.
+
+    For timing a client: a server thread in the measuring process competes with it for the GIL, which
+    adds noise and hides the client's own cost behind the server's; a real server is never in-process.
+    """
+    port = _free_port()
+    command = [sys.executable, "-m", "tests.fake_openai", "--port", str(port)]
+    command += ["--text", text, "--chunk-chars", str(chunk_chars)]
+    base_url = f"http://127.0.0.1:{port}/v1"
+    # Output to a file, not a PIPE: nobody reads it, and a full pipe would block the server.
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + startup_s
+            while True:
+                try:
+                    with _NO_PROXY.open(f"{base_url}/models", timeout=1):
+                        break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        raise RuntimeError(
+                            f"fake server did not start: {log.read().decode()[-2000:]}"
+                        ) from None
+                    time.sleep(0.05)
+            yield base_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import openai
 
-from chatlab.endpoint import Endpoint
+from chatlab.endpoint import Endpoint, mask_key
 from chatlab.events import (
     Event,
     Finish,
+    KeyNotice,
     ReasoningDelta,
     StreamDone,
     StreamError,
@@ -20,6 +22,7 @@ from chatlab.events import (
     Timings,
     Usage,
 )
+from chatlab.keys import KeyPool, NoUsableKey, seconds_text
 from chatlab.params import GenerationParams, request_kwargs
 from chatlab.tokens import count_message_tokens, count_tokens
 
@@ -28,11 +31,17 @@ PLACEHOLDER_KEY = "not-needed"
 
 RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout", "connection"})
 
-KeyProvider = Callable[[], "str | None"]
+# Refusals that belong to the key, not the request: another key may succeed (429 rests, 401/403 disable).
+KEY_FAILURE_KINDS = frozenset({"rate_limit", "auth", "permission"})
 
 
-def make_openai_client(endpoint: Endpoint, api_key: str | None = None) -> openai.OpenAI:
-    """An SDK client for this endpoint and key (placeholder key when none), with its proxy if any."""
+def make_openai_client(
+    endpoint: Endpoint, api_key: str | None = None, max_retries: int | None = None
+) -> openai.OpenAI:
+    """An SDK client for this endpoint and key (placeholder key when none), with its proxy if any.
+
+    `max_retries`: the SDK's own retries; by default `endpoint.max_retries`.
+    """
     http_client = None
     if endpoint.proxy:
         # SDK 3.x: DefaultHttpxClient is an httpx2.Client subclass with the SDK's own defaults
@@ -42,7 +51,7 @@ def make_openai_client(endpoint: Endpoint, api_key: str | None = None) -> openai
         api_key=api_key or PLACEHOLDER_KEY,
         base_url=endpoint.base_url,
         timeout=endpoint.timeout_s,
-        max_retries=endpoint.max_retries,
+        max_retries=endpoint.max_retries if max_retries is None else max_retries,
         default_headers=dict(endpoint.headers) or None,
         http_client=http_client,
     )
@@ -141,26 +150,32 @@ def error_from_exception(exc: BaseException, endpoint: Endpoint, during_stream: 
 class ChatClient:
     """Streams chat completions from one endpoint as typed events.
 
-    `key_provider` returns the API key for the next request (the seam for a key pool); by default the
-    endpoint's first key. One SDK client is kept per key on this instance, so connections are reused.
+    With API keys the client owns a `KeyPool` (`self.key_pool`; None when the endpoint has no keys —
+    local servers need none, and a placeholder is sent): each request takes the next usable key, and a
+    request refused with 429/401/403 before any text arrived is retried at once with the next key
+    (a `KeyNotice` event says so). Pass `key_pool` to share one pool or to give it a test clock.
+    With more than one key the SDK's own retries are off (they would retry the same rate-limited key);
+    with one key they are `endpoint.max_retries`. One SDK client is kept per key, so connections are reused.
     """
 
-    def __init__(self, endpoint: Endpoint, key_provider: KeyProvider | None = None):
+    def __init__(self, endpoint: Endpoint, key_pool: KeyPool | None = None):
         self.endpoint = endpoint
-        self.key_provider: KeyProvider = key_provider or self._first_key
+        if key_pool is None and endpoint.api_keys:
+            key_pool = KeyPool(endpoint.api_keys)
+        self.key_pool: KeyPool | None = key_pool
+        self.sdk_max_retries = 0 if key_pool is not None and len(key_pool) > 1 else endpoint.max_retries
         self.last_error: StreamError | None = None  # set by list_models() when it fails
         self._clients: dict[str | None, openai.OpenAI] = {}
         self._lock = threading.Lock()
-
-    def _first_key(self) -> str | None:
-        return self.endpoint.api_keys[0] if self.endpoint.api_keys else None
 
     def openai_client(self, api_key: str | None = None) -> openai.OpenAI:
         """The SDK client for this key (created once per key and kept)."""
         with self._lock:
             client = self._clients.get(api_key)
             if client is None:
-                client = self._clients[api_key] = make_openai_client(self.endpoint, api_key)
+                client = self._clients[api_key] = make_openai_client(
+                    self.endpoint, api_key, max_retries=self.sdk_max_retries
+                )
             return client
 
     def close(self) -> None:
@@ -170,90 +185,168 @@ class ChatClient:
         for client in clients:
             client.close()
 
+    def _redact(self, error: StreamError) -> StreamError:
+        """The error with any full key of the pool in its message masked (some servers echo the key)."""
+        if self.key_pool is None:
+            return error
+        message = self.key_pool.redact(error.message)
+        return error if message == error.message else dataclasses.replace(error, message=message)
+
     def list_models(self) -> list[str]:
-        """Sorted model ids the endpoint offers; [] on any failure, with the reason in `self.last_error`."""
+        """Sorted model ids the endpoint offers; [] on any failure, with the reason in `self.last_error`.
+
+        Uses the pool's next usable key (not counted as a chat request) and does not report the outcome
+        to the pool: a models listing that fails (some gateways restrict it) must not disable keys that
+        chat requests may use.
+        """
         try:
-            page = self.openai_client(self.key_provider()).models.list()
+            key = self.key_pool.acquire(count=False) if self.key_pool is not None else None
+        except NoUsableKey as exc:
+            self.last_error = _no_key_error(exc)
+            return []
+        try:
+            page = self.openai_client(key).models.list()
             ids = sorted({m.id for m in page if getattr(m, "id", None)})
         except Exception as exc:  # a dropdown must not crash the page; the reason is kept
-            self.last_error = error_from_exception(exc, self.endpoint)
+            self.last_error = self._redact(error_from_exception(exc, self.endpoint))
             return []
         self.last_error = None
         return ids
 
     def stream(self, model: str, messages: list[dict], params: GenerationParams) -> Iterator[Event]:
-        """Yield TextDelta/ReasoningDelta/Usage/Finish (and StreamError) events, then exactly one StreamDone."""
+        """Yield TextDelta/ReasoningDelta/Usage/Finish (and KeyNotice, StreamError) events, then exactly
+        one StreamDone.
+
+        Key failover: a 429 (the key rests) or 401/403 (the key is disabled) before anything was yielded
+        is retried at once with the pool's next usable key, at most len(pool) + 1 attempts in all; when no
+        key is left the error is StreamError(kind="no_key") with the pool's account of every key. With a
+        single key there is nothing to fail over to: the server's own error is yielded, and the pool only
+        counts it (it never withholds its only key). Any other error, or one after text was yielded, is
+        not retried.
+        """
         kwargs = request_kwargs(model, params).kwargs
+        pool = self.key_pool
         texts: dict[int, list[str]] = {}
         reasoning: dict[int, list[str]] = {}
         finish: dict[int, str | None] = {}
         usage: Usage | None = None
         error: StreamError | None = None
-        response = None
         first_token_at: float | None = None
         response_id = response_model = fingerprint = None
+        yielded = False  # any reply event went out: from then on no failover (the user saw it)
+        key: str | None = None
         started = time.perf_counter()
-        try:
-            client = self.openai_client(self.key_provider())
-            response = client.chat.completions.create(
-                model=model,
-                messages=messages,
-                stream=True,
-                stream_options={"include_usage": True},
-                **kwargs,
-            )
-            for chunk in response:
-                if response_id is None:
-                    response_id, response_model = chunk.id, chunk.model
-                    fingerprint = chunk.system_fingerprint
-                # Usage may come on any chunk (OpenAI: a last chunk with empty choices), so read it always.
-                if chunk.usage is not None:
-                    usage = _usage(chunk.usage)
-                    yield usage
-                # Never index choices[0]: the usage chunk has "choices": [] (FACTS).
-                for choice in chunk.choices:
-                    index = choice.index
-                    if index not in finish:
-                        finish[index] = None
-                        texts[index] = []
-                    delta = choice.delta
-                    if delta is not None:
-                        # reasoning_content (DeepSeek) is not in the typed model; pydantic keeps it as an extra.
-                        extra = delta.model_extra
-                        if extra:
-                            piece = extra.get("reasoning_content")
-                            if piece:
+
+        def final_usage() -> Usage:
+            if usage is not None:
+                return usage
+            # No usage from the server (llama.cpp never sends it; a cut stream loses it): estimate offline.
+            generated = "".join("".join(p) for p in (*reasoning.values(), *texts.values()))
+            return Usage(count_message_tokens(messages), count_tokens(generated), estimated=True)
+
+        if pool is not None:
+            try:
+                key = pool.acquire()
+            except NoUsableKey as exc:
+                error = _no_key_error(exc)
+        attempts = 0
+        max_attempts = len(pool) + 1 if pool is not None else 1
+        while error is None:
+            attempts += 1
+            response = None
+            try:
+                client = self.openai_client(key)
+                response = client.chat.completions.create(
+                    model=model,
+                    messages=messages,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    **kwargs,
+                )
+                for chunk in response:
+                    if response_id is None:
+                        response_id, response_model = chunk.id, chunk.model
+                        fingerprint = chunk.system_fingerprint
+                    # Usage may come on any chunk (OpenAI: a last chunk with empty choices), so read it always.
+                    if chunk.usage is not None:
+                        usage = _usage(chunk.usage)
+                        yielded = True
+                        yield usage
+                    # Never index choices[0]: the usage chunk has "choices": [] (FACTS).
+                    for choice in chunk.choices:
+                        index = choice.index
+                        if index not in finish:
+                            finish[index] = None
+                            texts[index] = []
+                        delta = choice.delta
+                        if delta is not None:
+                            # reasoning_content (DeepSeek) is not in the typed model; pydantic keeps extras.
+                            extra = delta.model_extra
+                            if extra:
+                                piece = extra.get("reasoning_content")
+                                if piece:
+                                    if first_token_at is None:
+                                        first_token_at = time.perf_counter()
+                                    reasoning.setdefault(index, []).append(piece)
+                                    yielded = True
+                                    yield ReasoningDelta(index, piece)
+                            content = delta.content
+                            if content:
                                 if first_token_at is None:
                                     first_token_at = time.perf_counter()
-                                reasoning.setdefault(index, []).append(piece)
-                                yield ReasoningDelta(index, piece)
-                        content = delta.content
-                        if content:
-                            if first_token_at is None:
-                                first_token_at = time.perf_counter()
-                            texts[index].append(content)
-                            yield TextDelta(index, content)
-                    if choice.finish_reason:
-                        finish[index] = choice.finish_reason
-                        yield Finish(index, choice.finish_reason)
-        except GeneratorExit:
-            # The consumer stopped reading (Stop button): drop the connection, yield nothing more.
-            if response is not None:
-                response.close()
-            raise
-        except Exception as exc:
-            # The UI gets a StreamError and a StreamDone, never a traceback.
-            if response is not None:
-                response.close()
-            error = error_from_exception(exc, self.endpoint, during_stream=response is not None)
+                                texts[index].append(content)
+                                yielded = True
+                                yield TextDelta(index, content)
+                        if choice.finish_reason:
+                            finish[index] = choice.finish_reason
+                            yielded = True
+                            yield Finish(index, choice.finish_reason)
+            except GeneratorExit:
+                # The consumer stopped reading (Stop button): drop the connection, yield nothing more.
+                if response is not None:
+                    response.close()
+                if pool is not None and key is not None and response is not None:
+                    spent = final_usage()  # what was generated until then is billed all the same
+                    pool.report_success(key, spent.prompt_tokens, spent.completion_tokens)
+                raise
+            except Exception as exc:
+                # The UI gets a StreamError and a StreamDone, never a traceback.
+                if response is not None:
+                    response.close()
+                error = self._redact(
+                    error_from_exception(exc, self.endpoint, during_stream=response is not None)
+                )
+            else:
+                if pool is not None and key is not None:
+                    spent = final_usage()
+                    pool.report_success(key, spent.prompt_tokens, spent.completion_tokens)
+                break
+            # The attempt failed: tell the pool, and fail over when the key was the problem.
+            if pool is None or key is None:
+                break
+            if yielded or error.kind not in KEY_FAILURE_KINDS:
+                pool.report_error(key, error.message)
+                break
+            notice = _report_key_failure(pool, key, error)
+            if len(pool) == 1 or attempts >= max_attempts:
+                break  # nothing to fail over to: the server's own error stands
+            try:
+                key = pool.acquire()
+            except NoUsableKey as no_key:
+                error = _no_key_error(no_key)
+                break
+            # Forget what the failed attempt saw (at most a role chunk: nothing was yielded).
+            texts.clear()
+            finish.clear()
+            reasoning.clear()
+            response_id = response_model = fingerprint = None
+            error = None
+            yield KeyNotice(f"{notice}; trying key {mask_key(key)}.")
         if error is not None:
             yield error
 
         duration = time.perf_counter() - started
-        if usage is None:
-            # No usage from the server (llama.cpp never sends it; a cut stream loses it): estimate offline.
-            generated = "".join("".join(p) for p in (*reasoning.values(), *texts.values()))
-            usage = Usage(count_message_tokens(messages), count_tokens(generated), estimated=True)
+        usage = final_usage()
         ttft = None if first_token_at is None else first_token_at - started
         after_first = duration - ttft if ttft is not None else 0.0
         tokens_per_s = (
@@ -269,6 +362,28 @@ class ChatClient:
             system_fingerprint=fingerprint,
             error=error,
         )
+
+
+def _report_key_failure(pool: KeyPool, key: str, error: StreamError) -> str:
+    """Tell the pool that `key` was refused (429 rests it, 401/403 disable it); a clause about it."""
+    masked = mask_key(key)
+    if error.kind == "rate_limit":
+        rest = pool.report_rate_limited(key, error.retry_after)
+        return f"Key {masked} is rate limited (resting {seconds_text(rest)})"
+    pool.report_auth_failure(key, error.status, error.message)
+    reason = "invalid key" if error.kind == "auth" else "permission denied"
+    status = f"{error.status}, " if error.status else ""
+    return f"Key {masked} was rejected ({status}{reason}) and is disabled"
+
+
+def _no_key_error(exc: NoUsableKey) -> StreamError:
+    """The pool had no usable key: no request was sent. Retryable when some key is only resting."""
+    return StreamError(
+        kind="no_key",
+        message=exc.message,
+        retryable=exc.retry_after is not None,
+        retry_after=exc.retry_after,
+    )
 
 
 def _usage(raw) -> Usage:

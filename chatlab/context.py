@@ -40,6 +40,18 @@ class ContextWindow:
     split: TokenSplit
 
 
+MAX_CHOICES = 8
+
+
+def rows_needed(depth: int | None) -> int | None:
+    """How many stored rows surely hold the last `depth` context messages (None: all of them).
+
+    A turn stores its user message plus up to MAX_CHOICES replies, and failed replies are skipped,
+    so this over-reads a little rather than loading a long history on every rerun.
+    """
+    return None if depth is None else (depth + 1) * (MAX_CHOICES + 1)
+
+
 def history_messages(stored: Sequence[Message]) -> list[dict]:
     """Past conversation as OpenAI messages: user turns and the first choice of each reply.
 

@@ -43,11 +43,24 @@ class Finish:
 class StreamError:
     """The request failed or the stream broke; earlier deltas may already have been yielded."""
 
-    kind: str  # auth, permission, rate_limit, bad_request, not_found, server, timeout, connection, api
+    # auth, permission, rate_limit, bad_request, not_found, server, timeout, connection, api,
+    # no_key (every key of the pool is resting or disabled; no request was sent with it)
+    kind: str
     message: str
     status: int | None = None
     retryable: bool = False
     retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class KeyNotice:
+    """The client switched API keys before any text arrived (e.g. the key was rate limited or rejected).
+
+    `message` names keys by their last 4 characters only ("Key …1234 is rate limited; resting 20 s and
+    trying key …abcd"). Informational: the reply goes on with the next key.
+    """
+
+    message: str
 
 
 @dataclass(frozen=True)
@@ -79,4 +92,4 @@ class StreamDone:
         )
 
 
-Event = TextDelta | ReasoningDelta | Usage | Finish | StreamError | StreamDone
+Event = TextDelta | ReasoningDelta | Usage | Finish | KeyNotice | StreamError | StreamDone

@@ -78,7 +78,26 @@ class Message:
     system_fingerprint: str | None = None
 
 
+@dataclass(frozen=True)
+class ReplyMetrics:
+    """The usage and timing columns of one reply, without its text (cheap to load for long chats)."""
+
+    turn: int
+    choice_index: int
+    model: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    usage_estimated: bool
+    ttft_s: float | None
+    duration_s: float | None
+    tokens_per_s: float | None
+    cost_usd: float | None
+    finish_reason: str | None
+    status: str
+
+
 _MESSAGE_COLUMNS = [f.name for f in fields(Message)]
+_METRIC_COLUMNS = [f.name for f in fields(ReplyMetrics)]
 # Columns the caller may set; JSON-encoded ones are stored under a *_json column.
 _JSON_FIELDS = {"params": "params_json", "request": "request_json"}
 _CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"id", "created_at"}
@@ -315,6 +334,15 @@ class Store:
                 (conversation_id, last),
             )
         return [_message_from_row(r) for r in rows]
+
+    def reply_metrics(self, conversation_id: str) -> list[ReplyMetrics]:
+        """Usage and timings of every reply, in order, without loading any text."""
+        rows = self._db().execute(
+            f"SELECT {', '.join(_METRIC_COLUMNS)} FROM messages WHERE conversation_id = ? AND role = 'assistant'"
+            " ORDER BY seq",
+            (conversation_id,),
+        )
+        return [ReplyMetrics(**{**dict(r), "usage_estimated": bool(r["usage_estimated"])}) for r in rows]
 
     def count_messages(self, conversation_id: str) -> int:
         return (

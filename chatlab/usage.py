@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chatlab.store import Message
+from chatlab.store import Message, ReplyMetrics
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,11 @@ class UsageTotals:
     estimated: bool
 
 
-def turn_usage(messages: Sequence[Message]) -> list[TurnUsage]:
-    """One row per answered turn; usage sits on each reply's first choice."""
-    by_turn: dict[int, list[Message]] = {}
-    for m in messages:
-        if m.role == "assistant":
-            by_turn.setdefault(m.turn, []).append(m)
+def turn_usage(replies: Sequence[ReplyMetrics | Message]) -> list[TurnUsage]:
+    """One row per answered turn (from replies only); usage sits on each reply's first choice."""
+    by_turn: dict[int, list[ReplyMetrics | Message]] = {}
+    for m in replies:
+        by_turn.setdefault(m.turn, []).append(m)
     rows = []
     for turn, replies in sorted(by_turn.items()):
         first = min(replies, key=lambda m: m.choice_index)

@@ -8,8 +8,8 @@ from itertools import groupby
 
 import streamlit as st
 
-from chatlab.events import Event, ReasoningDelta, StreamDone, StreamError, TextDelta
-from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message
+from chatlab.events import Event, KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta
+from chatlab.store import ERROR, INTERRUPTED, STOPPED, STREAMING, Message
 from chatlab.usage import describe_reply
 
 # A 1 MB paste rendered as markdown freezes the browser; longer texts are cut for display only
@@ -121,6 +121,8 @@ def stream_reply(events: Iterable[Event]) -> StreamDone | None:
         elif isinstance(event, ReasoningDelta):
             area(event.choice)
             reasoning[event.choice].append(event.text)
+        elif isinstance(event, KeyNotice):
+            st.toast(event.message, icon=":material/key:")
         elif isinstance(event, StreamError):
             st.error(event.message, icon=":material/error:")
         elif isinstance(event, StreamDone):
@@ -134,7 +136,3 @@ def stream_reply(events: Iterable[Event]) -> StreamDone | None:
             last_draw = now
     draw(cursor="")
     return done
-
-
-def status_is_final(status: str) -> bool:
-    return status in (COMPLETE, ERROR, INTERRUPTED, STOPPED)

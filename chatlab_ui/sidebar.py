@@ -15,11 +15,6 @@ from chatlab_ui.resources import list_models
 FALLBACK_MODEL = "gpt-4o-mini"
 
 
-def endpoint_status(endpoint: Endpoint) -> None:
-    keys = ", ".join(endpoint.masked_keys) if endpoint.api_keys else "no key"
-    st.caption(f"**Endpoint:** {endpoint.name} · `{endpoint.display_url}` · key {keys}")
-
-
 def _on_role_change(prefix: str, roles_by_name: dict[str, Role]) -> None:
     """Picking a role fills the system prompt and applies its default parameters."""
     role = roles_by_name.get(st.session_state[f"{prefix}.role"])
@@ -107,7 +102,6 @@ def chat_sidebar(
     prefix: str, roles: list[Role], endpoint: Endpoint, client: ChatClient, *, disabled: bool
 ) -> TurnSettings:
     """Draw the sidebar; returns the settings for the next request."""
-    endpoint_status(endpoint)
     role, system_prompt = role_picker(prefix, roles, disabled=disabled)
     model = model_picker(prefix, client, endpoint, disabled=disabled)
     depth = depth_control(prefix, disabled=disabled)

@@ -10,13 +10,13 @@ import streamlit as st
 
 from chatlab.context import ContextWindow
 from chatlab.params import request_kwargs
-from chatlab.store import Message
+from chatlab.store import ReplyMetrics
 from chatlab.turn import TurnSettings
 from chatlab.usage import format_cost, totals, turn_usage
 
 
-def usage_table(messages: Sequence[Message]) -> None:
-    rows = turn_usage(messages)
+def usage_table(replies: Sequence[ReplyMetrics]) -> None:
+    rows = turn_usage(replies)
     if not rows:
         return
     frame = pd.DataFrame(

@@ -35,6 +35,7 @@ def app_env(tmp_path, fake_openai: FakeOpenAI, monkeypatch) -> FakeOpenAI:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-app-0000")
     monkeypatch.setenv("CHATLAB_MAX_RETRIES", "0")
     monkeypatch.setenv("CHATLAB_DB", str(tmp_path / "app.sqlite3"))
+    monkeypatch.setenv("CHATLAB_SECRETS", str(tmp_path / "no-secrets.toml"))
     st.cache_resource.clear()
     st.cache_data.clear()
     yield fake_openai

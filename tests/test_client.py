@@ -7,6 +7,7 @@ import http.client
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -14,10 +15,12 @@ import pytest
 
 from chatlab.client import PLACEHOLDER_KEY, ChatClient
 from chatlab.endpoint import Endpoint
-from chatlab.events import Finish, ReasoningDelta, StreamDone, StreamError, TextDelta, Usage
+from chatlab.events import Finish, KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta, Usage
+from chatlab.keys import KeyPool
 from chatlab.params import GenerationParams
 from chatlab.tokens import count_message_tokens, count_tokens
-from tests.fake_openai import Reply
+from tests.fake_openai import FakeOpenAI, RecordedRequest, Reply
+from tests.test_keys import FakeClock
 
 MESSAGES = [
     {"role": "system", "content": "You are terse."},
@@ -275,18 +278,11 @@ def test_closing_the_stream_early_stops_quietly(fake_openai, fake_endpoint):
 # ---- client setup ---------------------------------------------------------------------------------
 
 
-def test_key_provider_picks_the_key_per_request(fake_openai, fake_endpoint):
-    keys = iter(["sk-first", "sk-second"])
-    client = ChatClient(fake_endpoint, key_provider=lambda: next(keys))
-    run(client)
-    run(client)
-    seen = [r.headers["authorization"] for r in fake_openai.chat_requests]
-    assert seen == ["Bearer sk-first", "Bearer sk-second"]
-
-
 def test_no_key_sends_a_placeholder_and_endpoint_headers(fake_openai, fake_endpoint):
     endpoint = dataclasses.replace(fake_endpoint, api_keys=(), headers=(("X-Team", "lab"),))
-    run(ChatClient(endpoint))
+    client = ChatClient(endpoint)
+    assert client.key_pool is None
+    run(client)
     headers = fake_openai.chat_requests[-1].headers
     assert headers["authorization"] == f"Bearer {PLACEHOLDER_KEY}"
     assert headers["x-team"] == "lab"
@@ -379,3 +375,300 @@ def test_requests_go_through_the_configured_proxy(fake_openai, fake_endpoint):
     assert done_of(events).error is None
     assert proxy.seen == [f"POST {fake_openai.base_url}/chat/completions"]
     assert len(fake_openai.chat_requests) == 1
+
+
+# ---- key pool: rotation and failover --------------------------------------------------------------
+
+KEY_A, KEY_B, KEY_C = "sk-alpha-key-AAAA", "sk-bravo-key-BBBB", "sk-charlie-key-CCCC"
+
+
+def key_of(request: RecordedRequest) -> str:
+    return request.headers["authorization"].removeprefix("Bearer ")
+
+
+def keys_seen(fake: FakeOpenAI) -> list[str]:
+    return [key_of(r) for r in fake.chat_requests]
+
+
+def answer_by_key(statuses: dict[str, int], echo_key: bool = False):
+    """A responder: each key gets its status (200 when not listed); 429s say retry-after: 30."""
+
+    def respond(request: RecordedRequest) -> Reply:
+        key = key_of(request)
+        status = statuses.get(key, 200)
+        if status == 429:
+            return Reply(status=429, headers={"retry-after": "30"})
+        if status != 200:
+            # Some servers echo the whole key back; ours must not pass it on.
+            return Reply(
+                status=status, error_message=f"Incorrect API key provided: {key}" if echo_key else None
+            )
+        return Reply(text=f"Hello from {key[-4:]}", usage_values=(11, 7))
+
+    return respond
+
+
+def notices_of(events: list) -> list[str]:
+    return [e.message for e in events if isinstance(e, KeyNotice)]
+
+
+def test_keys_rotate_per_request(fake_openai, fake_endpoint):
+    endpoint = dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B, KEY_C))
+    client = ChatClient(endpoint)
+    for _ in range(6):
+        assert done_of(run(client)).error is None
+    assert keys_seen(fake_openai) == [KEY_A, KEY_B, KEY_C, KEY_A, KEY_B, KEY_C]
+    assert [s.requests for s in client.key_pool.stats()] == [2, 2, 2]
+    assert all(s.completion_tokens > 0 and s.prompt_tokens > 0 for s in client.key_pool.stats())
+
+
+def test_sdk_retries_are_off_with_several_keys(fake_endpoint):
+    several = ChatClient(dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B), max_retries=3))
+    one = ChatClient(dataclasses.replace(fake_endpoint, api_keys=(KEY_A,), max_retries=3))
+    none = ChatClient(dataclasses.replace(fake_endpoint, api_keys=(), max_retries=3))
+    assert several.openai_client(KEY_A).max_retries == 0
+    assert one.openai_client(KEY_A).max_retries == 3
+    assert none.openai_client(None).max_retries == 3
+
+
+def test_failover_past_a_rate_limited_and_a_rejected_key(fake_openai, fake_endpoint):
+    clock = FakeClock()
+    # max_retries=2 on the endpoint: the SDK's own retries would show as repeated requests with KEY_A.
+    endpoint = dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B, KEY_C), max_retries=2)
+    client = ChatClient(endpoint, key_pool=KeyPool(endpoint.api_keys, clock=clock))
+    statuses = {KEY_A: 429, KEY_B: 401}
+    fake_openai.script_fn(answer_by_key(statuses))
+
+    events = run(client)
+
+    assert keys_seen(fake_openai) == [KEY_A, KEY_B, KEY_C]
+    assert notices_of(events) == [
+        "Key …AAAA is rate limited (resting 30 s); trying key …BBBB.",
+        "Key …BBBB was rejected (401, invalid key) and is disabled; trying key …CCCC.",
+    ]
+    assert text_of(events) == "Hello from CCCC"
+    assert not errors_of(events)
+    done = done_of(events)
+    assert done.error is None and not done.interrupted
+    assert done.usage == Usage(11, 7)
+    # The notices come before any text.
+    first_text = next(i for i, e in enumerate(events) if isinstance(e, TextDelta))
+    assert all(i < first_text for i, e in enumerate(events) if isinstance(e, KeyNotice))
+
+    a, b, c = client.key_pool.stats()
+    assert (a.requests, a.rate_limited, a.errors, a.state) == (1, 1, 1, "resting 30 s")
+    assert (b.requests, b.errors, b.state) == (1, 1, "disabled: invalid key")
+    assert b.last_error == "Incorrect API key provided (fake server)."
+    assert (c.requests, c.prompt_tokens, c.completion_tokens, c.errors, c.state) == (1, 11, 7, 0, "ready")
+    assert client.key_pool.drain_notices() == [
+        "Key …AAAA is rate limited; resting 30 s.",
+        "Key …BBBB was disabled (invalid key): Incorrect API key provided (fake server).",
+    ]
+
+    # The next request skips the resting and the disabled key.
+    events = run(client)
+    assert notices_of(events) == []
+    assert text_of(events) == "Hello from CCCC"
+    assert keys_seen(fake_openai)[3:] == [KEY_C]
+
+    # Once retry-after has passed, KEY_A is back in the rotation (and now it works).
+    clock.advance(30)
+    statuses.pop(KEY_A)
+    assert client.key_pool.stats()[0].state == "ready"
+    assert text_of(run(client)) == "Hello from AAAA"
+    assert text_of(run(client)) == "Hello from CCCC"
+    assert keys_seen(fake_openai)[4:] == [KEY_A, KEY_C]
+    assert [s.requests for s in client.key_pool.stats()] == [2, 1, 3]
+
+
+def test_all_keys_exhausted_is_a_no_key_error(fake_openai, fake_endpoint):
+    endpoint = dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B, KEY_C))
+    client = ChatClient(endpoint, key_pool=KeyPool(endpoint.api_keys, clock=FakeClock()))
+    fake_openai.script_fn(answer_by_key({KEY_A: 429, KEY_B: 401, KEY_C: 403}))
+
+    events = run(client)
+
+    assert keys_seen(fake_openai) == [KEY_A, KEY_B, KEY_C]
+    assert len(notices_of(events)) == 2
+    assert isinstance(events[-2], StreamError) and isinstance(events[-1], StreamDone)
+    (error,) = errors_of(events)
+    assert error.kind == "no_key"
+    assert error.message == (
+        "All 3 API keys are unusable: …AAAA resting for 30 s (rate limited), …BBBB disabled (invalid key), "
+        "…CCCC disabled (permission denied)."
+    )
+    assert (error.retryable, error.retry_after, error.status) == (True, 30, None)
+    done = done_of(events)
+    assert done.error == error and done.interrupted
+    assert text_of(events) == ""
+
+    # With nothing usable, the next request does not reach the server at all.
+    events = run(client)
+    assert len(fake_openai.chat_requests) == 3
+    assert [type(e) for e in events] == [StreamError, StreamDone]
+    assert events[0].kind == "no_key"
+
+
+def test_all_keys_rejected_is_a_no_key_error_that_waiting_will_not_fix(fake_openai, fake_endpoint):
+    endpoint = dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B))
+    client = ChatClient(endpoint)
+    fake_openai.script_fn(answer_by_key({KEY_A: 401, KEY_B: 401}))
+    (error,) = errors_of(run(client))
+    assert error.kind == "no_key"
+    assert (
+        error.message
+        == "All 2 API keys are unusable: …AAAA disabled (invalid key), …BBBB disabled (invalid key)."
+    )
+    assert (error.retryable, error.retry_after) == (False, None)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [Reply(status=429, headers={"retry-after": "7"}), Reply(status=401), Reply(status=403)],
+)
+def test_a_single_key_keeps_the_servers_error_and_the_next_request_still_goes_out(
+    fake_openai, fake_endpoint, reply
+):
+    client = ChatClient(fake_endpoint)
+    fake_openai.script(reply)
+
+    events = run(client)
+    (error,) = errors_of(events)
+    assert error.status == reply.status  # the server's own error: nothing to fail over to
+    assert notices_of(events) == []
+
+    assert done_of(run(client)).error is None  # the only key is never withheld
+    assert len(fake_openai.chat_requests) == 2
+    (s,) = client.key_pool.stats()
+    assert (s.requests, s.errors, s.state) == (2, 1, "ready")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(status=500),
+        Reply(status=400),
+        Reply(text=LONG_TEXT, chunk_chars=10, stream_error_after=2),  # after text: the user saw it
+    ],
+)
+def test_other_errors_are_not_retried_with_another_key(fake_openai, fake_endpoint, reply):
+    endpoint = dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B))
+    client = ChatClient(endpoint)
+    fake_openai.script(reply)
+
+    events = run(client)
+
+    assert keys_seen(fake_openai) == [KEY_A]
+    assert notices_of(events) == []
+    (error,) = errors_of(events)
+    a, b = client.key_pool.stats()
+    assert (a.requests, a.errors, a.last_error, a.state) == (1, 1, error.message, "ready")
+    assert b.requests == 0
+
+
+def test_a_broken_stream_after_text_is_not_retried(fake_openai, fake_endpoint):
+    # The user already saw the text: another key would repeat it.
+    endpoint = dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B))
+    client = ChatClient(endpoint)
+    fake_openai.script(Reply(text=LONG_TEXT, chunk_chars=10, cut_after=2, chunked=True))
+    events = run(client)
+    assert text_of(events) == LONG_TEXT[:20]
+    assert errors_of(events)[0].kind == "connection"
+    assert keys_seen(fake_openai) == [KEY_A]
+
+
+def test_stopping_a_reply_counts_it_for_its_key(fake_openai, fake_endpoint):
+    endpoint = dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B))
+    client = ChatClient(endpoint)
+    fake_openai.script(Reply(text=LONG_TEXT * 5, chunk_chars=4, delay_s=0.01))
+    gen = client.stream("gpt-4o-mini", MESSAGES, GenerationParams())
+    assert isinstance(next(gen), TextDelta)
+    gen.close()
+    a, _ = client.key_pool.stats()
+    assert (a.requests, a.errors, a.state) == (1, 0, "ready")
+    assert a.prompt_tokens > 0 and a.completion_tokens >= 1
+
+
+def test_list_models_takes_keys_from_the_pool_without_counting_them(fake_openai, fake_endpoint):
+    endpoint = dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B))
+    client = ChatClient(endpoint)
+    assert client.list_models() == ["fake-model", "gpt-4o-mini"]
+    assert client.list_models() == ["fake-model", "gpt-4o-mini"]
+    model_requests = [r for r in fake_openai.requests if r.path.startswith("/v1/models")]
+    assert [key_of(r) for r in model_requests] == [KEY_A, KEY_B]
+    assert [s.requests for s in client.key_pool.stats()] == [0, 0]
+
+    # A failing listing does not touch the keys' state (chat requests decide that).
+    fake_openai.models_status = 401
+    assert client.list_models() == []
+    assert client.last_error.kind == "auth"
+    assert [s.state for s in client.key_pool.stats()] == ["ready", "ready"]
+
+
+def test_list_models_with_no_usable_key(fake_openai, fake_endpoint):
+    client = ChatClient(dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B)))
+    client.key_pool.report_auth_failure(KEY_A, 401, "bad")
+    client.key_pool.report_rate_limited(KEY_B, 30)
+    assert client.list_models() == []
+    assert client.last_error.kind == "no_key"
+    assert fake_openai.requests == []
+
+
+def test_concurrent_streams_through_one_client_spread_over_the_keys(fake_openai, fake_endpoint):
+    keys = ("sk-k1-0001", "sk-k2-0002", "sk-k3-0003")
+    endpoint = dataclasses.replace(fake_endpoint, api_keys=keys)
+    client = ChatClient(endpoint)
+    fake_openai.default = Reply(text=LONG_TEXT, chunk_chars=20, delay_s=0.005, usage_values=(5, 3))
+    start = threading.Barrier(16)
+
+    def one(_: int) -> list:
+        start.wait()
+        return run(client)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(one, range(16)))
+
+    for events in results:
+        assert text_of(events) == LONG_TEXT
+        assert done_of(events).error is None
+    seen = keys_seen(fake_openai)
+    assert len(seen) == 16
+    stats = client.key_pool.stats()
+    for key, s in zip(keys, stats, strict=True):
+        assert abs(seen.count(key) - 16 / len(keys)) <= 1
+        assert s.requests == seen.count(key)
+        assert (s.prompt_tokens, s.completion_tokens) == (5 * s.requests, 3 * s.requests)
+    assert sum(s.requests for s in stats) == 16
+
+
+# ---- key pool: secrets ----------------------------------------------------------------------------
+
+CANARY = "sk-CANARY-SECRET-0000-abcd"
+
+
+def test_canary_key_never_appears_in_our_output(fake_openai, fake_endpoint):
+    endpoint = dataclasses.replace(fake_endpoint, api_keys=(CANARY, KEY_B))
+    client = ChatClient(endpoint)
+    # The server echoes the whole key in its 401 message, and then KEY_B is rate limited.
+    fake_openai.script_fn(answer_by_key({CANARY: 401, KEY_B: 429}, echo_key=True))
+    first = run(client)
+    second = run(client)  # no key left
+    fake_openai.script_fn(None)
+
+    single = ChatClient(dataclasses.replace(fake_endpoint, api_keys=(CANARY,)))
+    fake_openai.script(Reply(status=401, error_message=f"Incorrect API key provided: {CANARY}"))
+    third = run(single)
+
+    errors = errors_of(first) + errors_of(second) + errors_of(third)
+    assert [e.kind for e in errors] == ["no_key", "no_key", "auth"]
+    assert errors[-1].message == "Incorrect API key provided: …abcd"  # the server's text, key masked
+    texts = [e.message for e in errors] + notices_of(first)
+    texts += [repr(e) for e in first + second + third]
+    for pool in (client.key_pool, single.key_pool):
+        texts += [repr(pool), str(pool)]
+        texts += [str(v) for s in pool.stats() for v in dataclasses.astuple(s)]
+        texts += pool.notices_since(0)[0]
+    texts += [repr(endpoint), repr(client.last_error)]
+    assert any("…abcd" in t for t in texts)
+    for text in texts:
+        assert "CANARY-SECRET" not in text, text

@@ -60,3 +60,20 @@ def test_history_skips_failed_replies_and_extra_choices(tmp_path):
         {"role": "user", "content": "q3"},
         {"role": "assistant", "content": "partial"},
     ]
+
+
+def test_the_tail_the_preview_loads_holds_every_message_the_depth_needs(tmp_path):
+    from chatlab.context import rows_needed
+
+    store = Store(tmp_path / "tail.sqlite3")
+    cid = store.create_conversation()
+    for turn in range(12):
+        store.add_message(cid, "user", f"q{turn}")
+        for choice in range(8):  # n=8: the most rows a turn can hold
+            store.add_message(cid, "assistant", f"a{turn}.{choice}", choice_index=choice)
+    everything = history_messages(store.messages(cid))
+    for depth in (0, 1, 2, 5, 9):
+        tail = history_messages(store.messages(cid, last=rows_needed(depth)))
+        full = build_context(system_prompt="", history=everything, user_text="x", depth=depth).messages
+        cut = build_context(system_prompt="", history=tail, user_text="x", depth=depth).messages
+        assert cut == full

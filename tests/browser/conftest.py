@@ -45,6 +45,7 @@ def live_app(tmp_path):
             "OPENAI_API_KEY": "sk-browser-test-9876",
             "CHATLAB_MAX_RETRIES": "0",
             "CHATLAB_DB": str(tmp_path / "browser.sqlite3"),
+            "CHATLAB_SECRETS": str(tmp_path / "no-secrets.toml"),
         },
         log_path=tmp_path / "streamlit.log",
     ).start()

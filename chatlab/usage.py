@@ -82,6 +82,8 @@ def format_cost(value: float | None) -> str:
     """Blank (an em dash), not $0, when the model's price is unknown."""
     if value is None:
         return "—"
+    if value == 0:
+        return "$0"
     return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
 
 

@@ -148,7 +148,8 @@ class KeyPool:
     def acquire(self, *, count: bool = True) -> str:
         """The next usable key in round-robin order, skipping resting and disabled keys.
 
-        `count`: add a request to that key's statistics (False for side requests like listing models).
+        `count`: a chat request; moves the rotation on and counts it in the key's statistics. False is for
+        side requests such as listing models, which must not shift whose turn the next chat request is.
         Raises NoUsableKey, with a message that names every key's state, when none is usable.
         """
         with self._lock:
@@ -158,8 +159,8 @@ class KeyPool:
                 index = (self._cursor + step) % n
                 entry = self._keys[index]
                 if self._usable(entry, now):
-                    self._cursor = (index + 1) % n
                     if count:
+                        self._cursor = (index + 1) % n
                         entry.requests += 1
                     return entry.key
             raise self._no_usable_key(now)

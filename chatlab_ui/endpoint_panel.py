@@ -105,13 +105,22 @@ def _offline_endpoint() -> Endpoint:
     elif status.state == "failed":
         st.error(f"The local model failed to start: {status.message}")
     else:
-        st.info(f"Starting the local model… ({status.elapsed_s:.0f} s)", icon=":material/hourglass_top:")
+        _starting(server)
     st.caption(
         "A tiny model (135M parameters) for trying parameters without a key or network — its answers are "
         "poor, but temperature, top_p, penalties, seed and stop really change them. To use OpenAI or another "
         "service, pick it above and paste a key, or set `OPENAI_API_KEY` before starting."
     )
     return server.endpoint()
+
+
+@st.fragment(run_every=1.0)
+def _starting(server) -> None:
+    """Redraws itself every second while the model loads, then reruns the page to list its model."""
+    status = server.status()
+    if status.state != "starting":
+        st.rerun(scope="app")
+    st.info(f"Starting the local model… ({status.elapsed_s:.0f} s)", icon=":material/hourglass_top:")
 
 
 def key_table(client: ChatClient) -> None:

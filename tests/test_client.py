@@ -589,14 +589,16 @@ def test_stopping_a_reply_counts_it_for_its_key(fake_openai, fake_endpoint):
     assert a.prompt_tokens > 0 and a.completion_tokens >= 1
 
 
-def test_list_models_takes_keys_from_the_pool_without_counting_them(fake_openai, fake_endpoint):
+def test_list_models_uses_a_pool_key_without_counting_it_or_taking_a_chat_turn(fake_openai, fake_endpoint):
     endpoint = dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B))
     client = ChatClient(endpoint)
     assert client.list_models() == ["fake-model", "gpt-4o-mini"]
     assert client.list_models() == ["fake-model", "gpt-4o-mini"]
     model_requests = [r for r in fake_openai.requests if r.path.startswith("/v1/models")]
-    assert [key_of(r) for r in model_requests] == [KEY_A, KEY_B]
+    assert [key_of(r) for r in model_requests] == [KEY_A, KEY_A]
     assert [s.requests for s in client.key_pool.stats()] == [0, 0]
+    list(client.stream("gpt-4o-mini", [{"role": "user", "content": "hi"}], GenerationParams()))
+    assert key_of(fake_openai.chat_requests[-1]) == KEY_A  # the chat rotation starts where it was
 
     # A failing listing does not touch the keys' state (chat requests decide that).
     fake_openai.models_status = 401

@@ -51,11 +51,12 @@ def test_round_robin_in_order(clock):
     assert [s.requests for s in pool.stats()] == [3, 2, 2]
 
 
-def test_acquire_without_counting(clock):
+def test_a_side_request_neither_counts_nor_takes_a_chat_turn(clock):
     pool = pool_of(clock)
     assert pool.acquire(count=False) == K1
+    assert pool.acquire() == K1  # listing models did not move the rotation on
     assert pool.acquire() == K2
-    assert [s.requests for s in pool.stats()] == [0, 1, 0]
+    assert [s.requests for s in pool.stats()] == [1, 1, 0]
 
 
 def test_duplicate_and_empty_keys(clock):

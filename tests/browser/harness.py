@@ -117,15 +117,20 @@ def wait_until_idle(page, timeout_ms: int = 30_000) -> None:
     )
 
 
-def send_chat(page, text: str) -> None:
+def send_chat(page, text: str, timeout_ms: int = 60_000) -> None:
+    """Type a message, press Enter, and wait until its reply has finished streaming."""
+    before = page.locator("[data-testid=stChatMessage]").count()
     box = page.locator("[data-testid=stChatInput] textarea")
     box.fill(text)
     box.press("Enter")
-    # The input is disabled while the reply streams; wait for that to start, then to end.
-    try:
-        page.wait_for_function(
-            "() => document.querySelector('[data-testid=stChatInput] textarea').disabled", timeout=5_000
-        )
-    except Exception:  # a very fast reply may already be done
-        pass
-    wait_until_idle(page)
+    # Done = the user message and a reply are drawn, no Stop button is left, the input is enabled again.
+    page.wait_for_function(
+        """(before) => {
+            const t = document.querySelector('[data-testid=stChatInput] textarea');
+            const stop = [...document.querySelectorAll('button')].some(b => b.innerText.trim().endsWith('Stop'));
+            return document.querySelectorAll('[data-testid=stChatMessage]').length >= before + 2
+                && t && !t.disabled && !stop && !document.querySelector('[data-testid=stStatusWidget]');
+        }""",
+        arg=before,
+        timeout=timeout_ms,
+    )

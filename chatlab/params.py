@@ -88,6 +88,9 @@ class GenerationParams:
         return GenerationParams.from_dict({**self.as_dict(), **changes})
 
 
+PARAM_NAMES: tuple[str, ...] = tuple(f.name for f in fields(GenerationParams))
+
+
 @dataclass(frozen=True)
 class RequestPlan:
     """The keyword arguments for `chat.completions.create` plus notes on what was left out and why."""

@@ -18,6 +18,9 @@ from typing import Any, NoReturn
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from chatlab.params import MAX_STOP_STRINGS, RANGES, SAMPLING_PARAMS
+from chatlab.params import PARAM_NAMES as ALL_PARAM_NAMES
+
 ROLES_ENV = "CHATLAB_ROLES"
 DEFAULT_ROLES_PATH = Path(__file__).resolve().parent.parent / "roles.yaml"
 
@@ -40,17 +43,12 @@ MAX_ALIASES = 1_000  # alias uses (`*anchor`) in one document
 MAX_EXPANDED_NODES = 200_000  # nodes after every alias is expanded in place
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
-# Generation parameters a role may preset, in the order they are exported.
-PARAM_NAMES = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens", "seed", "stop")
-_FLOAT_RANGES = {
-    "temperature": (0.0, 2.0),
-    "top_p": (0.0, 1.0),
-    "presence_penalty": (-2.0, 2.0),
-    "frequency_penalty": (-2.0, 2.0),
-}
-MAX_TOKENS_RANGE = (1, 1_000_000)
-SEED_RANGE = (-(2**63), 2**63 - 1)
-MAX_STOP_STRINGS = 4
+# Generation parameters a role may preset, in the order they are exported (n and user are per request).
+# Ranges come from chatlab.params, the one place that knows the API's limits.
+PARAM_NAMES = tuple(name for name in ALL_PARAM_NAMES if name not in ("n", "user"))
+_FLOAT_RANGES = {name: RANGES[name] for name in SAMPLING_PARAMS}
+MAX_TOKENS_RANGE = RANGES["max_tokens"]
+SEED_RANGE = RANGES["seed"]
 
 _ROLE_KEYS = ("name", "description", "language", "system", "examples", "params", "tags")
 _EXAMPLE_KEYS = ("user", "assistant")

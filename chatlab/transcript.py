@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from chatlab.params import GenerationParams, ParamError
+from chatlab.params import PARAM_NAMES, GenerationParams, ParamError
 from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Conversation, Message, Store
+from chatlab.usage import describe_reply
 
 FORMAT = "chatlab-transcript"
 VERSION = 1
@@ -67,17 +68,7 @@ COLUMNS: list[str] = [
 ]
 
 # Generation parameters spread over their own columns (from Message.params); `stop` is a JSON list as text.
-PARAM_COLUMNS = (
-    "temperature",
-    "top_p",
-    "presence_penalty",
-    "frequency_penalty",
-    "max_tokens",
-    "n",
-    "seed",
-    "stop",
-    "user",
-)
+PARAM_COLUMNS = PARAM_NAMES
 INT_COLUMNS = frozenset(
     {
         "seq",
@@ -285,34 +276,9 @@ def to_json_bytes(conversation: Conversation, messages: list[Message]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _number(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f}"
-
-
 def _meta_line(message: Message) -> str:
-    parts = []
-    if message.prompt_tokens is not None or message.completion_tokens is not None:
-        tokens = f"{message.prompt_tokens if message.prompt_tokens is not None else '?'} prompt + "
-        tokens += (
-            f"{message.completion_tokens if message.completion_tokens is not None else '?'} completion tokens"
-        )
-        if message.cached_tokens:
-            tokens += f" ({message.cached_tokens} cached)"
-        if message.usage_estimated:
-            tokens += " (estimated)"
-        parts.append(tokens)
-    elif message.usage_estimated:
-        parts.append("usage estimated")
-    if message.ttft_s is not None:
-        parts.append(f"TTFT {_number(message.ttft_s)} s")
-    if message.duration_s is not None:
-        parts.append(f"{_number(message.duration_s)} s total")
-    if message.tokens_per_s is not None:
-        parts.append(f"{_number(message.tokens_per_s, 1)} tokens/s")
-    if message.cost_usd is not None:
-        parts.append(f"${message.cost_usd:.6f}")
-    if message.finish_reason:
-        parts.append(f"finish: {message.finish_reason}")
+    """The same line the chat shows under a reply, plus status and error when the reply did not complete."""
+    parts = [describe_reply(message)]
     if message.status != COMPLETE:
         parts.append(f"status: {message.status}")
     if message.error:

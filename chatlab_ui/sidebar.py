@@ -6,6 +6,7 @@ import streamlit as st
 
 from chatlab.client import ChatClient
 from chatlab.endpoint import Endpoint
+from chatlab.params import PARAM_NAMES
 from chatlab.roles import Role
 from chatlab.store import Message
 from chatlab.turn import TurnSettings
@@ -81,17 +82,7 @@ def restore_from(prefix: str, reply: Message | None, roles: list[Role]) -> None:
         st.session_state[f"{prefix}.system_prompt"] = reply.system_prompt
     if reply.model:
         st.session_state[f"{prefix}.model"] = reply.model
-    for name in (
-        "temperature",
-        "top_p",
-        "presence_penalty",
-        "frequency_penalty",
-        "max_tokens",
-        "n",
-        "seed",
-        "stop",
-        "user",
-    ):
+    for name in PARAM_NAMES:
         st.session_state[f"{prefix}.{name}.on"] = False
     apply_defaults(prefix, reply.params)
     depth = reply.context_depth

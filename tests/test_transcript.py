@@ -223,7 +223,7 @@ def test_markdown(store, conversation_id):
         assert m.content in md
     assert "(estimated)" in md
     assert "finish: length" in md
-    assert "TTFT 0.12 s" in md and "20.0 tokens/s" in md and "$0.000012" in md
+    assert "first token 0.12 s" in md and "20.0 tok/s" in md and "$0.000012" in md
     assert "status: interrupted" in md and "status: error" in md
     assert "status: complete" not in md
 

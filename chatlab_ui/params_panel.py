@@ -60,6 +60,7 @@ SLIDERS = (
         "Positive values penalise tokens by how often they appeared: less verbatim repetition.",
     ),
 )
+MAX_TOKEN_STEPS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 DEPTH_CHOICES = [*range(0, 21), 30, 40, 50, "all"]
 DEFAULT_DEPTH = 10
 
@@ -78,6 +79,8 @@ def apply_defaults(prefix: str, params: dict) -> None:
     for name, value in params.items():
         if name == "stop":
             value = "\n".join(json.dumps(s)[1:-1] for s in value)
+        elif name == "seed":
+            value = str(value)
         st.session_state[_key(prefix, name)] = value
         st.session_state[_key(prefix, f"{name}.on")] = True
 
@@ -126,13 +129,14 @@ def parameter_controls(prefix: str, *, disabled: bool = False) -> GenerationPara
         if on:
             chosen[spec.name] = value
 
+    # No st.number_input here: a disabled number input (every input is disabled while a reply streams)
+    # falls back to its minimum and can send that back as a change (streamlit#4318).
     on, col = _row(prefix, "max_tokens", disabled)
-    value = col.number_input(
+    key = _seed(prefix, "max_tokens", 512)
+    value = col.select_slider(
         "Max tokens",
-        1,
-        200_000,
-        step=64,
-        key=_seed(prefix, "max_tokens", 512),
+        sorted({*MAX_TOKEN_STEPS, int(st.session_state[key])}),
+        key=key,
         disabled=disabled,
         help="Upper bound on the reply's length in tokens (reasoning models: max_completion_tokens).",
         on_change=_switch_on,
@@ -142,7 +146,7 @@ def parameter_controls(prefix: str, *, disabled: bool = False) -> GenerationPara
         chosen["max_tokens"] = int(value)
 
     on, col = _row(prefix, "n", disabled)
-    value = col.number_input(
+    value = col.slider(
         "Choices (n)",
         1,
         8,
@@ -157,19 +161,19 @@ def parameter_controls(prefix: str, *, disabled: bool = False) -> GenerationPara
         chosen["n"] = int(value)
 
     on, col = _row(prefix, "seed", disabled)
-    value = col.number_input(
+    seed_text = col.text_input(
         "Seed",
-        0,
-        2**31 - 1,
-        step=1,
-        key=_seed(prefix, "seed", 42),
+        key=_seed(prefix, "seed", "42"),
         disabled=disabled,
         help="Best-effort determinism: same seed + same parameters should give the same reply.",
         on_change=_switch_on,
         args=(prefix, "seed"),
     )
     if on:
-        chosen["seed"] = int(value)
+        try:
+            chosen["seed"] = int(seed_text.strip())
+        except ValueError:
+            col.error(f"Seed must be a whole number, not {seed_text!r}; it is not sent.")
 
     on, col = _row(prefix, "stop", disabled)
     stop_text = col.text_area(

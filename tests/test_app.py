@@ -128,3 +128,23 @@ def test_reloading_with_the_conversation_id_restores_it(app_env):
     fresh.run()
     assert not fresh.exception
     assert any(m.value == "remember this" for m in fresh.markdown)
+
+
+def test_a_roles_default_parameters_are_ticked_and_sent(app_env):
+    at = chat_app().run()
+    at.selectbox(key="chat.role").set_value("JSON Extractor").run()
+    assert at.checkbox(key="chat.seed.on").value and at.text_input(key="chat.seed").value == "42"
+    send(at, "Alice is 30")
+    body = app_env.chat_requests[-1].body
+    assert (body["temperature"], body["seed"]) == (0, 42)
+    at.selectbox(key="chat.role").set_value("Concise Answerer").run()
+    send(at, "why is the sky blue")
+    assert app_env.chat_requests[-1].body["max_tokens"] == 200
+
+
+def test_a_seed_that_is_not_a_number_is_explained_and_not_sent(app_env):
+    at = chat_app().run()
+    at.text_input(key="chat.seed").set_value("forty-two").run()
+    assert any("whole number" in e.value for e in at.error)
+    send(at, "hi")
+    assert "seed" not in app_env.chat_requests[-1].body

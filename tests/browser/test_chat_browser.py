@@ -32,8 +32,9 @@ def test_chat_twice_move_a_slider_and_download_the_csv(live_app, page):
     send_chat(page, "Second message, 你好")
     assert messages.count() == 4
     first, second = (r.body for r in fake.chat_requests)
-    assert "temperature" not in first
-    assert second["temperature"] == 0.8
+    transport = {"model", "messages", "stream", "stream_options"}
+    assert set(first) - transport == set()  # nothing ticked: the server's defaults apply
+    assert set(second) - transport == {"temperature"} and second["temperature"] == 0.8
     assert second["messages"][0] == {"role": "system", "content": "You are a helpful assistant."}
     # depth 10 covers both past messages: system + user + assistant + new user
     assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "user"]

@@ -1,0 +1,92 @@
+"""Regenerate the README's screenshots from a real Chromium session against the fake OpenAI server.
+
+    .venv/bin/python scripts/screenshots.py
+
+Each page is driven the way a person would use it, then captured into docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests.browser.harness import StreamlitServer, launch_chromium, send_chat, wait_until_idle  # noqa: E402
+from tests.fake_openai import FakeOpenAI, Reply  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+DEMO_REPLY = (
+    "**Temperature** rescales the model's token probabilities before sampling:\n\n"
+    "| temperature | what you get |\n|---|---|\n"
+    "| 0 – 0.3 | focused, nearly repeatable answers |\n"
+    "| 0.7 – 1.0 | the default balance |\n"
+    "| 1.2 – 2.0 | varied, surprising, sometimes incoherent text |\n\n"
+    "Change *either* temperature or top_p, rarely both."
+)
+
+
+def chat_page(page, url: str) -> None:
+    page.goto(url)
+    wait_until_idle(page, 60_000)
+    send_chat(page, "What does temperature actually change?")
+    thumb = page.locator("[data-testid=stSlider]").filter(has_text="Temperature").get_by_role("slider")
+    for _ in range(6):
+        thumb.focus()
+        thumb.press("ArrowLeft")
+        page.wait_for_timeout(250)
+        wait_until_idle(page)
+    send_chat(page, "Explain it to me in one sentence, 用中文也可以.")
+    scroll_main(page, top=True)
+    page.screenshot(path=OUT / "chat.png")
+    page.locator("[data-testid=stExpander]").filter(has_text="What the next request will send").click()
+    page.wait_for_timeout(600)
+    scroll_main(page, top=False)
+    page.screenshot(path=OUT / "request-preview.png")
+
+
+def scroll_main(page, *, top: bool) -> None:
+    """Streamlit scrolls its main area, not the window."""
+    page.evaluate(
+        "(top) => document.querySelectorAll('[data-testid=stMain], [data-testid=stAppScrollToBottomContainer]')"
+        ".forEach(e => e.scrollTo(0, top ? 0 : e.scrollHeight))",
+        top,
+    )
+    page.wait_for_timeout(300)
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="chatlab-shots-"))
+    fake = FakeOpenAI(
+        default=Reply(text=DEMO_REPLY, chunk_chars=12, delay_s=0.005, usage_values=(58, 96)),
+        models=("gpt-4o-mini", "gpt-4o", "o4-mini"),
+    ).start()
+    server = StreamlitServer(
+        {
+            "OPENAI_BASE_URL": fake.base_url,
+            "OPENAI_API_KEY": "sk-demo-key-0000-7f3a",
+            "CHATLAB_MAX_RETRIES": "0",
+            "CHATLAB_DB": str(tmp / "shots.sqlite3"),
+            "CHATLAB_SECRETS": str(tmp / "none.toml"),
+        },
+        log_path=tmp / "streamlit.log",
+    ).start()
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            page = browser.new_page(viewport={"width": 1440, "height": 1350})
+            chat_page(page, server.url)
+            browser.close()
+    finally:
+        server.stop()
+        fake.stop()
+    print(f"screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@ from chatlab.turn import plan_context, send_turn
 from chatlab_ui import transcript_panel
 from chatlab_ui.chat_view import display_text, render_history, stream_reply
 from chatlab_ui.endpoint_panel import key_table, select_endpoint
+from chatlab_ui.nav import page_nav
 from chatlab_ui.resources import get_client, get_offline_server, get_roles, get_store
 from chatlab_ui.sidebar import chat_sidebar, restore_from
 from chatlab_ui.usage_view import request_preview, usage_table
@@ -73,6 +74,7 @@ if conversation is not None and st.session_state.get(f"{P}.restored") != convers
 
 st.chat_input("Message the model…", key=f"{P}.input", on_submit=queue_message, disabled=busy)
 
+page_nav()
 with st.sidebar:
     st.button(
         "New conversation",

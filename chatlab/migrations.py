@@ -79,6 +79,30 @@ def m001_conversations_and_messages(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m002_comparisons(db: sqlite3.Connection) -> None:
+    # A comparison groups one conversation per pane; `panes_json` keeps each pane's settings as created
+    # (model, params, context depth, role, few-shot), so a comparison can be resumed after a reload.
+    # ON DELETE CASCADE: deleting a comparison deletes its pane conversations (and so their messages).
+    _run_statements(
+        db,
+        """
+        CREATE TABLE comparisons (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            panes_json TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        ALTER TABLE conversations ADD COLUMN comparison_id TEXT REFERENCES comparisons(id) ON DELETE CASCADE;
+        ALTER TABLE conversations ADD COLUMN pane_index INTEGER;
+        CREATE INDEX conversations_by_comparison ON conversations (comparison_id, pane_index)
+            WHERE comparison_id IS NOT NULL;
+        CREATE INDEX comparisons_by_update ON comparisons (updated_at);
+        """,
+    )
+
+
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """Run every migration not yet recorded; returns the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")

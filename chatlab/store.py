@@ -1,4 +1,4 @@
-"""The history database: conversations and their messages, in SQLite (WAL, one connection per thread)."""
+"""The history database in SQLite (WAL, one connection per thread): conversations, messages, comparisons."""
 
 from __future__ import annotations
 
@@ -42,6 +42,19 @@ class Conversation:
     system_prompt: str | None = None
     model: str | None = None
     endpoint_name: str | None = None
+    comparison_id: str | None = None  # set on the pane conversations of a comparison
+    pane_index: int | None = None  # the pane's position in its comparison, from 0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Several conversations (panes) answering the same user messages side by side."""
+
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    panes: list[dict] = field(default_factory=list)  # each pane's settings as created (see chatlab.compare)
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,12 @@ def _message_from_row(row: sqlite3.Row) -> Message:
     return Message(**data)
 
 
+def _comparison_from_row(row: sqlite3.Row) -> Comparison:
+    data = dict(row)
+    panes = json.loads(data.pop("panes_json") or "[]")
+    return Comparison(**data, panes=panes)
+
+
 class Store:
     """All reads and writes of conversations; safe to share between threads (one connection each)."""
 
@@ -210,6 +229,50 @@ class Store:
 
     def delete_conversation(self, conversation_id: str) -> None:
         self._db().execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    # Comparisons ---------------------------------------------------------------------------------
+
+    def create_comparison(self, title: str = "", panes: list[dict] | tuple[dict, ...] = ()) -> str:
+        """A new, empty comparison (its pane conversations are created separately); returns its id."""
+        comparison_id = uuid.uuid4().hex[:16]
+        stamp = now_iso()
+        self._db().execute(
+            "INSERT INTO comparisons (id, title, panes_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            (comparison_id, title or "", json.dumps(list(panes), ensure_ascii=False), stamp, stamp),
+        )
+        return comparison_id
+
+    def get_comparison(self, comparison_id: str) -> Comparison | None:
+        row = self._db().execute("SELECT * FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
+        return _comparison_from_row(row) if row else None
+
+    def update_comparison(self, comparison_id: str, *, title: str | None = None) -> None:
+        """Mark the comparison as used now, and retitle it when `title` is given."""
+        if title is None:
+            self._db().execute(
+                "UPDATE comparisons SET updated_at = ? WHERE id = ?", (now_iso(), comparison_id)
+            )
+        else:
+            self._db().execute(
+                "UPDATE comparisons SET title = ?, updated_at = ? WHERE id = ?",
+                (title, now_iso(), comparison_id),
+            )
+
+    def comparison_panes(self, comparison_id: str) -> list[Conversation]:
+        """The comparison's pane conversations, in pane order."""
+        rows = self._db().execute(
+            "SELECT * FROM conversations WHERE comparison_id = ? ORDER BY pane_index", (comparison_id,)
+        )
+        return [Conversation(**dict(r)) for r in rows]
+
+    def list_comparisons(self, limit: int = 200) -> list[Comparison]:
+        """Most recently used first."""
+        rows = self._db().execute("SELECT * FROM comparisons ORDER BY updated_at DESC LIMIT ?", (limit,))
+        return [_comparison_from_row(r) for r in rows]
+
+    def delete_comparison(self, comparison_id: str) -> None:
+        """The comparison, its pane conversations and their messages (foreign keys cascade)."""
+        self._db().execute("DELETE FROM comparisons WHERE id = ?", (comparison_id,))
 
     # Messages ------------------------------------------------------------------------------------
 

@@ -172,29 +172,27 @@ def _total_tokens(message: Message) -> int | None:
     return (message.prompt_tokens or 0) + (message.completion_tokens or 0)
 
 
+def param_cells(params: dict | None) -> dict:
+    """A reply's stored params spread over PARAM_COLUMNS: unset is None, `stop` is a JSON list as text."""
+    params = params or {}
+    cells = {}
+    for name in PARAM_COLUMNS:
+        value = params.get(name)
+        if name == "stop":
+            stop = [value] if isinstance(value, str) else value
+            cells[name] = json.dumps(list(stop), ensure_ascii=False) if stop else None
+        else:
+            cells[name] = None if value is None or value == "" else value
+    return cells
+
+
 def _row(conversation: Conversation, message: Message) -> dict:
-    params = message.params or {}
-    stop = params.get("stop")
-    if isinstance(stop, str):
-        stop = [stop]
     row = {
         "conversation_id": conversation.id,
         "conversation_title": conversation.title,
         "total_tokens": _total_tokens(message),
-        "stop": json.dumps(list(stop), ensure_ascii=False) if stop else None,
+        **param_cells(message.params),
     }
-    for name in (
-        "temperature",
-        "top_p",
-        "presence_penalty",
-        "frequency_penalty",
-        "max_tokens",
-        "n",
-        "seed",
-        "user",
-    ):
-        value = params.get(name)
-        row[name] = None if value is None or value == "" else value
     for name in COLUMNS:
         if name not in row:
             row[name] = getattr(message, name)

@@ -14,6 +14,35 @@ from chatlab.store import ReplyMetrics
 from chatlab.turn import TurnSettings
 from chatlab.usage import format_cost, totals, turn_usage
 
+METRIC_COLUMNS = {
+    "First token (s)": st.column_config.NumberColumn(format="%.2f"),
+    "Duration (s)": st.column_config.NumberColumn(format="%.2f"),
+    "Tokens/s": st.column_config.NumberColumn(format="%.1f"),
+}
+# comparison_frame column -> heading shown on the page
+_PER_TURN = {
+    "turn": "Turn",
+    "label": "Pane",
+    "model": "Model",
+    "prompt_tokens": "Prompt tokens",
+    "completion_tokens": "Completion tokens",
+    "usage_estimated": "Estimated",
+    "ttft_s": "First token (s)",
+    "duration_s": "Duration (s)",
+    "tokens_per_s": "Tokens/s",
+    "cost_usd": "Cost",
+    "finish_reason": "Finish",
+    "status": "Status",
+}
+
+
+def per_turn_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """A comparison's rows with readable headings; unknown costs shown as '—', estimates as 'yes'."""
+    view = frame[[c for c in _PER_TURN if c in frame.columns]].rename(columns=_PER_TURN)
+    view["Cost"] = [format_cost(None if pd.isna(v) else float(v)) for v in view["Cost"]]
+    view["Estimated"] = ["yes" if v is True else "" for v in view["Estimated"]]
+    return view
+
 
 def usage_table(replies: Sequence[ReplyMetrics]) -> None:
     rows = turn_usage(replies)
@@ -51,11 +80,7 @@ def usage_table(replies: Sequence[ReplyMetrics]) -> None:
         hide_index=True,
         width="stretch",
         key="usage.table",
-        column_config={
-            "First token (s)": st.column_config.NumberColumn(format="%.2f"),
-            "Duration (s)": st.column_config.NumberColumn(format="%.2f"),
-            "Tokens/s": st.column_config.NumberColumn(format="%.1f"),
-        },
+        column_config=METRIC_COLUMNS,
     )
     if sums.estimated:
         st.caption(

@@ -148,3 +148,16 @@ def test_a_seed_that_is_not_a_number_is_explained_and_not_sent(app_env):
     assert any("whole number" in e.value for e in at.error)
     send(at, "hi")
     assert "seed" not in app_env.chat_requests[-1].body
+
+
+def test_a_malformed_roles_file_names_the_line_and_the_app_still_chats(app_env, tmp_path, monkeypatch):
+    bad = tmp_path / "roles.yaml"
+    bad.write_text("version: 1\nroles:\n  - name: Broken\n    system: [unclosed\n", encoding="utf-8")
+    monkeypatch.setenv("CHATLAB_ROLES", str(bad))
+    at = chat_app().run()
+    assert not at.exception
+    warning = next(w.value for w in at.warning if "roles.yaml" in w.value or "line" in w.value)
+    assert "line" in warning
+    assert at.selectbox(key="chat.role").options == ["Default assistant · en"]
+    send(at, "still works?")
+    assert app_env.chat_requests[-1].body["messages"][0]["content"] == "You are a helpful assistant."

@@ -1,0 +1,117 @@
+"""Choosing the panes of a comparison: roles or ad-hoc prompts, with per-pane model and parameter overrides."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from chatlab.compare import PaneSpec
+from chatlab.params import GenerationParams, ParamError
+from chatlab.roles import Role
+from chatlab.turn import TurnSettings
+
+MAX_PANES = 8
+# Table column -> parameter it overrides; an empty cell keeps the shared value from the sidebar.
+OVERRIDES = {
+    "Temperature": "temperature",
+    "Top P": "top_p",
+    "Presence": "presence_penalty",
+    "Frequency": "frequency_penalty",
+    "Max tokens": "max_tokens",
+    "Seed": "seed",
+}
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value == ""
+
+
+def _default_roles(roles: list[Role]) -> list[str]:
+    names = [r.name for r in roles if r.name != "Default assistant"]
+    return names[:3] if len(names) >= 2 else [r.name for r in roles][:2]
+
+
+def _row(name: str, system: str, defaults: dict) -> dict:
+    """One table row; a role's default parameters fill its override cells, so they are visible and editable."""
+    cells = {column: defaults.get(param) for column, param in OVERRIDES.items()}
+    return {"Pane": name, "System prompt": system, "Model": "", **cells, "Depth": None}
+
+
+def pane_setup(
+    prefix: str, roles: list[Role], *, model: str, shared: GenerationParams, depth: int | None, disabled: bool
+) -> list[PaneSpec]:
+    """Draw the pane chooser; returns one PaneSpec per valid pane."""
+    by_name = {r.name: r for r in roles}
+    chosen = st.multiselect(
+        "Roles to compare",
+        list(by_name),
+        default=_default_roles(roles),
+        max_selections=MAX_PANES,
+        key=f"{prefix}.roles",
+        disabled=disabled,
+    )
+    adhoc = st.text_area(
+        "Ad-hoc system prompt (optional — adds a pane)",
+        key=f"{prefix}.adhoc",
+        height=80,
+        disabled=disabled,
+        placeholder="e.g. You answer like a pirate.",
+    )
+    rows = [_row(name, by_name[name].system, by_name[name].default_params()) for name in chosen]
+    if adhoc.strip() and len(rows) < MAX_PANES:
+        rows.append(_row("Ad-hoc prompt", adhoc.strip(), {}))
+    if not rows:
+        return []
+    st.caption(
+        "Each role's own default parameters are filled in. Blank cells use the sidebar's model, shared "
+        "parameters and context depth."
+    )
+    # A new key whenever the pane list changes; the editor's output is read, never fed back
+    # (feeding it back loses every second edit: streamlit#7749).
+    table = st.data_editor(
+        pd.DataFrame(rows),
+        key=f"{prefix}.panes.{abs(hash(tuple(r['Pane'] for r in rows) + (adhoc,)))}",
+        hide_index=True,
+        width="stretch",
+        disabled=["Pane"] if not disabled else True,
+        column_config={
+            "System prompt": st.column_config.TextColumn(width="large"),
+            "Model": st.column_config.TextColumn(help=f"Blank: {model}"),
+            "Temperature": st.column_config.NumberColumn(min_value=0.0, max_value=2.0, step=0.05),
+            "Top P": st.column_config.NumberColumn(min_value=0.0, max_value=1.0, step=0.05),
+            "Presence": st.column_config.NumberColumn(
+                "Presence penalty", min_value=-2.0, max_value=2.0, step=0.1
+            ),
+            "Frequency": st.column_config.NumberColumn(
+                "Frequency penalty", min_value=-2.0, max_value=2.0, step=0.1
+            ),
+            "Max tokens": st.column_config.NumberColumn(min_value=1, step=1),
+            "Seed": st.column_config.NumberColumn(step=1),
+            "Depth": st.column_config.NumberColumn(min_value=0, step=1, help="Context depth; blank: sidebar"),
+        },
+    )
+    panes = []
+    for row in table.to_dict("records"):
+        overrides = {param: row[column] for column, param in OVERRIDES.items() if not _blank(row[column])}
+        try:
+            params = shared.replace(**overrides)
+        except ParamError as exc:
+            st.error(f"{row['Pane']}: {exc} — this pane is left out.")
+            continue
+        role = by_name.get(row["Pane"])
+        panes.append(
+            PaneSpec(
+                settings=TurnSettings(
+                    model=(row["Model"] or "").strip() or model,
+                    params=params,
+                    context_depth=depth if _blank(row["Depth"]) else int(row["Depth"]),
+                    role_name=row["Pane"],
+                    system_prompt=row["System prompt"] or "",
+                    few_shot=tuple(role.few_shot_messages()) if role else (),
+                ),
+                label=row["Pane"],
+            )
+        )
+    return panes

@@ -1,0 +1,147 @@
+"""Compare role prompts side by side: one input, every pane answers at the same time."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from chatlab.compare import (
+    comparison_csv_bytes,
+    comparison_frame,
+    create_comparison,
+    panes_from_store,
+    send_to_panes,
+)
+from chatlab_ui.compare_setup import pane_setup
+from chatlab_ui.endpoint_panel import key_table, select_endpoint
+from chatlab_ui.nav import page_nav
+from chatlab_ui.panes import pane_columns, pane_header, pane_history, stream_panes
+from chatlab_ui.params_panel import depth_control, parameter_controls
+from chatlab_ui.resources import get_client, get_offline_server, get_roles, get_store
+from chatlab_ui.sidebar import model_picker
+from chatlab_ui.usage_view import METRIC_COLUMNS, per_turn_view
+
+P = "compare"
+st.set_page_config(page_title="Compare roles · Chat Lab", page_icon="🧪", layout="wide")
+store = get_store()
+roles, _ = get_roles()
+
+
+def queue(**pending) -> None:
+    st.session_state[f"{P}.pending"] = pending
+
+
+def queue_message() -> None:
+    text = (st.session_state.get(f"{P}.input") or "").strip()
+    if text:
+        queue(text=text)
+
+
+def new_comparison() -> None:
+    st.query_params.pop("cmp", None)
+
+
+pending = st.session_state.pop(f"{P}.pending", None)
+busy = pending is not None
+comparison_id = st.query_params.get("cmp")
+if comparison_id and store.get_comparison(comparison_id) is None:
+    st.warning(f"Comparison {comparison_id} was not found; starting a new one.")
+    st.query_params.pop("cmp", None)
+    comparison_id = None
+
+page_nav()
+with st.sidebar:
+    st.button(
+        "New comparison",
+        key=f"{P}.new",
+        icon=":material/add:",
+        on_click=new_comparison,
+        disabled=busy,
+        width="stretch",
+    )
+    endpoint = select_endpoint(disabled=busy)
+    client = get_client(endpoint)
+    model = model_picker(P, client, endpoint, disabled=busy)
+    depth = depth_control(P, disabled=busy)
+    with st.expander("Shared parameters", expanded=False):
+        shared = parameter_controls(P, disabled=busy)
+    key_table(client)
+
+st.title("Compare role prompts")
+st.chat_input("Send to every pane…", key=f"{P}.input", on_submit=queue_message, disabled=busy)
+
+if comparison_id is None:
+    st.caption(
+        "Pick 2–8 roles (or write ad-hoc system prompts), adjust any pane's model or parameters in the "
+        "table, then send a message: every pane answers at the same time, each keeping its own thread."
+    )
+    panes = pane_setup(P, roles, model=model, shared=shared, depth=depth, disabled=busy)
+else:
+    panes = panes_from_store(store, comparison_id, roles)
+    st.caption("Every pane keeps its own conversation; the next message goes to all of them.")
+
+if len(panes) < 2 and not comparison_id:
+    st.info("Choose at least two panes to compare.")
+    st.stop()
+
+columns = pane_columns(len(panes))
+conversations = store.comparison_panes(comparison_id) if comparison_id else []
+for index, pane in enumerate(panes):
+    params = ", ".join(f"{k}={v}" for k, v in pane.settings.params.as_dict().items()) or "server defaults"
+    depth_text = "all" if pane.settings.context_depth is None else pane.settings.context_depth
+    pane_header(columns[index], pane.label, f"{pane.settings.model} · {params} · depth {depth_text}")
+    if conversations:
+        pane_history(
+            columns[index],
+            store.messages(conversations[index].id),
+            on_retry=None if busy else lambda turn, i=index: queue(retry_turn=turn, only=[i]),
+        )
+
+if pending:
+    if comparison_id is None:
+        comparison_id = create_comparison(store, panes)
+        st.query_params["cmp"] = comparison_id
+    if endpoint.offline and endpoint.base_url:
+        with st.spinner("Waiting for the local model to finish starting…"):
+            get_offline_server().wait_ready(timeout_s=120)
+    st.button(
+        "Stop",
+        key=f"{P}.stop_reply",
+        icon=":material/stop_circle:",
+        help="Stops every pane; what arrived so far is kept.",
+    )
+    only = pending.get("only")
+    events = send_to_panes(
+        store,
+        [client] * len(panes),
+        comparison_id,
+        panes,
+        pending.get("text"),
+        only=only,
+        retry_turn=pending.get("retry_turn"),
+    )
+    try:
+        stream_panes(columns, only or range(len(panes)), pending.get("text"), events)
+    finally:
+        events.close()
+    st.rerun()
+
+if comparison_id:
+    frame = comparison_frame(store, comparison_id)
+    if len(frame):
+        st.subheader("Per turn")
+        st.dataframe(
+            per_turn_view(frame),
+            hide_index=True,
+            width="stretch",
+            key=f"{P}.table",
+            column_config=METRIC_COLUMNS,
+        )
+        st.download_button(
+            "Download CSV (one row per pane per turn)",
+            data=lambda: comparison_csv_bytes(comparison_frame(store, comparison_id)),
+            file_name=f"comparison-{comparison_id}.csv",
+            mime="text/csv",
+            on_click="ignore",
+            icon=":material/download:",
+            key=f"{P}.download",
+        )

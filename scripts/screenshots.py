@@ -7,6 +7,7 @@ Each page is driven the way a person would use it, then captured into docs/scree
 
 from __future__ import annotations
 
+import random
 import sys
 import tempfile
 from pathlib import Path
@@ -59,6 +60,43 @@ def scroll_main(page, *, top: bool) -> None:
     page.wait_for_timeout(300)
 
 
+WORDS = (
+    "the lighthouse keeper watched the sea glow under a quiet moon while ships passed slowly by "
+    "and gulls slept on the old stone wall as waves kept their patient rhythm"
+).split()
+
+
+def varied_reply(request) -> Reply | None:
+    """Sweep demo: higher temperature, more varied and longer wording (a stand-in for a real model)."""
+    body = request.body or {}
+    if "temperature" not in body:
+        return None
+    temperature = float(body["temperature"])
+    rng = random.Random(hash((temperature, body.get("top_p"), len(request.headers))) ^ random.getrandbits(16))
+    length = int(12 + 10 * temperature + rng.randint(0, 6))
+    pool = WORDS[: max(4, int(len(WORDS) * min(1.0, 0.25 + temperature / 1.6)))]
+    return Reply(text=" ".join(rng.choice(pool) for _ in range(length)).capitalize() + ".", chunk_chars=16)
+
+
+def compare_page(page, url: str) -> None:
+    page.goto(f"{url}/Compare_roles")
+    wait_until_idle(page, 60_000)
+    send_chat(page, "How should I prepare for a job interview next week?")
+    scroll_main(page, top=True)
+    page.screenshot(path=OUT / "compare.png")
+
+
+def sweep_page(page, url: str) -> None:
+    page.goto(f"{url}/Parameter_sweep")
+    wait_until_idle(page, 60_000)
+    page.get_by_role("button", name="Run sweep").click()
+    page.get_by_text("Done:").wait_for(timeout=60_000)
+    wait_until_idle(page)
+    page.get_by_role("heading", name="Per setting").scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    page.screenshot(path=OUT / "sweep.png")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="chatlab-shots-"))
@@ -81,6 +119,9 @@ def main() -> None:
             browser = launch_chromium(playwright)
             page = browser.new_page(viewport={"width": 1440, "height": 1350})
             chat_page(page, server.url)
+            fake.script_fn(varied_reply)
+            compare_page(page, server.url)
+            sweep_page(page, server.url)
             browser.close()
     finally:
         server.stop()

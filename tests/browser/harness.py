@@ -109,10 +109,12 @@ def launch_chromium(playwright):
 
 
 def wait_until_idle(page, timeout_ms: int = 30_000) -> None:
-    """Wait until the chat input is enabled again, i.e. no reply is streaming and the rerun is done."""
+    """Wait until the page is drawn and no script run is in progress (a chat input, if any, is enabled)."""
     page.wait_for_function(
-        "() => { const t = document.querySelector('[data-testid=stChatInput] textarea');"
-        " return t && !t.disabled && !document.querySelector('[data-testid=stStatusWidget]'); }",
+        "() => { const app = document.querySelector('[data-testid=stAppViewContainer]');"
+        " const t = document.querySelector('[data-testid=stChatInput] textarea');"
+        " return app && document.querySelector('[data-testid=stHeading]')"
+        " && !document.querySelector('[data-testid=stStatusWidget]') && (!t || !t.disabled); }",
         timeout=timeout_ms,
     )
 

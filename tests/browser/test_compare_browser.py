@@ -30,8 +30,8 @@ def test_three_panes_stream_side_by_side_and_the_table_appears(live_app, page):
         ".filter(m => m.innerText.includes('word by word.')).length === 3",
         timeout=10_000,
     )
-    assert page.get_by_role("heading", name="Per turn").count() == 1
+    page.get_by_role("heading", name="Per turn").wait_for(timeout=10_000)
+    page.get_by_role("button", name="Download CSV (one row per pane per turn)").wait_for(timeout=10_000)
     assert page.locator("[data-testid=stDataFrame]").count() >= 1
-    assert page.get_by_role("button", name="Download CSV (one row per pane per turn)").count() == 1
     assert "cmp=" in page.url
     assert page.errors == []

@@ -1,0 +1,236 @@
+"""The parameter-sweep page's parts: the form, a cancellable run with progress, results and charts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from chatlab.context import history_messages
+from chatlab.store import Store
+from chatlab.sweep import (
+    SWEEPABLE,
+    ablation_frame,
+    chart_data,
+    csv_bytes,
+    parse_values,
+    samples_frame,
+    summarize,
+)
+
+NO_AXIS = "(none)"
+CHARTED = {
+    "completion_tokens_mean": "Mean completion tokens",
+    "distinct_1": "Distinct-1 (unique words)",
+    "distinct_2": "Distinct-2 (unique word pairs)",
+    "similarity": "Mean pairwise similarity",
+    "duration_mean_s": "Mean latency (s)",
+    "refusals": "Refusal-like replies",
+}
+SUMMARY_HEADINGS = {
+    "completion_tokens_mean": "Tokens (mean)",
+    "completion_tokens_median": "Tokens (median)",
+    "completion_tokens_stdev": "Tokens (stdev)",
+    "distinct_1": "Distinct-1",
+    "distinct_2": "Distinct-2",
+    "similarity": "Similarity",
+    "duration_mean_s": "Latency (s)",
+    "ttft_mean_s": "First token (s)",
+    "refusals": "Refusal-like",
+    "truncated": "Cut by max_tokens",
+    "tokens_estimated": "Tokens estimated",
+    "cost_usd": "Cost ($)",
+    "samples": "Samples",
+    "errors": "Errors",
+}
+DEFAULT_VALUES = {
+    "temperature": "0, 0.4, 0.8, 1.2",
+    "top_p": "0.5, 1.0",
+    "presence_penalty": "-1, 0, 1",
+    "frequency_penalty": "-1, 0, 1",
+    "max_tokens": "32, 128, 512",
+    "seed": "1, 2, 3",
+}
+
+
+def axis_inputs(prefix: str, label: str, *, optional: bool, default: str, disabled: bool):
+    """A parameter picker and its values; returns (name, values) or None, drawing any parse error."""
+    left, right = st.columns([1, 2])
+    options = [NO_AXIS, *SWEEPABLE] if optional else list(SWEEPABLE)
+    name = left.selectbox(
+        label, options, index=options.index(default), key=f"{prefix}.name", disabled=disabled
+    )
+    if name == NO_AXIS:
+        right.text_input("Values", value="", key=f"{prefix}.values.none", disabled=True)
+        return None
+    text = right.text_input(
+        "Values",
+        value=DEFAULT_VALUES[name],
+        key=f"{prefix}.values.{name}",
+        disabled=disabled,
+        help="Numbers separated by commas or spaces.",
+    )
+    try:
+        return name, parse_values(name, text)
+    except ValueError as exc:
+        right.error(str(exc))
+        return None
+
+
+def context_picker(store: Store, key: str, *, disabled: bool, label: str) -> tuple[str | None, list[dict]]:
+    """Choose a stored chat conversation; returns its id and its messages as context."""
+    chats = [c for c in store.list_conversations(limit=50, kind="chat") if c.title]
+    names = {c.id: f"{c.title} · {c.updated_at[:16].replace('T', ' ')}" for c in chats}
+    chosen = (
+        st.selectbox(
+            label, ["", *names], format_func=lambda cid: names.get(cid, "None"), key=key, disabled=disabled
+        )
+        or None
+    )
+    return chosen, (history_messages(store.messages(chosen)) if chosen else [])
+
+
+def run_with_progress(state: dict, results: Iterator, total: int, noun: str) -> None:
+    """Consume a run, appending each result to `state['items']` as it arrives (a Cancel click reruns the page,
+    which closes the iterator: what finished is already kept)."""
+    bar = st.progress(0.0, text=f"0 of {total} {noun}")
+    st.button(
+        "Cancel",
+        key=f"{noun}.cancel",
+        icon=":material/cancel:",
+        help="Stops launching requests and closes the ones running; finished results are kept.",
+    )
+    try:
+        for item in results:
+            state["items"].append(item)
+            done = len(state["items"])
+            bar.progress(min(done / total, 1.0), text=f"{done} of {total} {noun}")
+        state["finished"] = True
+    finally:
+        results.close()
+
+
+def run_status(state: dict, total: int, noun: str) -> None:
+    done = len(state["items"])
+    if state.get("finished"):
+        st.success(f"Done: {done} {noun}.", icon=":material/check_circle:")
+    else:
+        st.warning(
+            f"Cancelled: {done} of {total} {noun} finished and are kept below.", icon=":material/cancel:"
+        )
+
+
+def metric_charts(summary: pd.DataFrame, axes: list[str]) -> None:
+    """One small chart per statistic against the first swept parameter (colour: the second)."""
+    long = chart_data(summary)
+    long = long[long["metric"].isin(CHARTED)].assign(metric=lambda d: d["metric"].map(CHARTED))
+    if long.empty:
+        return
+    x = alt.X(f"{axes[0]}:Q", title=axes[0])
+    color = alt.Color(f"{axes[1]}:N", title=axes[1]) if len(axes) > 1 else alt.value("#e4572e")
+    base = (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title=None),
+            color=color,
+            tooltip=[*axes, "metric", alt.Tooltip("value:Q", format=".3f")],
+        )
+    )
+    chart = (
+        base.properties(width=230, height=150)
+        .facet(facet=alt.Facet("metric:N", title=None, sort=list(CHARTED.values())), columns=3)
+        .resolve_scale(y="independent")
+    )
+    st.altair_chart(chart)
+
+
+def sweep_results(state: dict) -> None:
+    spec = state["spec"]
+    samples = state["items"]
+    run_status(state, spec.total_samples, "samples")
+    if not samples:
+        return
+    summary = summarize(samples, spec)
+    st.subheader("Per setting")
+    st.dataframe(
+        summary.rename(columns=SUMMARY_HEADINGS), hide_index=True, width="stretch", key="sweep.summary"
+    )
+    metric_charts(summary, list(spec.axis_names))
+    st.subheader("Every sample")
+    frame = samples_frame(samples, spec)
+    st.dataframe(
+        frame[
+            [
+                *spec.axis_names,
+                "sample",
+                "text",
+                "completion_tokens",
+                "duration_s",
+                "finish_reason",
+                "refusal",
+                "error",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+        key="sweep.samples",
+    )
+    st.download_button(
+        "Download samples CSV (one row per sample, every parameter)",
+        data=lambda: csv_bytes(frame),
+        file_name="sweep-samples.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        key="sweep.download",
+    )
+    with st.expander("How these are computed"):
+        st.markdown(
+            "- **Distinct-n**: unique n-grams ÷ all n-grams across the samples of a setting (Chinese characters "
+            "count as words). Higher = more varied wording.\n"
+            "- **Similarity**: mean Jaccard overlap of word-pair sets between every two samples. Higher = the "
+            "samples say the same thing the same way.\n"
+            '- **Refusal-like**: the reply opens with a refusal phrase ("I can\'t help with", "抱歉，我无法"…); a '
+            "heuristic that misses refusals after a preamble.\n"
+            "- Failed calls are counted under *errors* and left out of the other statistics."
+        )
+
+
+def ablation_results(state: dict, on_depths: Callable[[], None] | None = None) -> None:
+    results = state["items"]
+    run_status(state, state["total"], "depths")
+    if not results:
+        return
+    frame = ablation_frame(results)
+    long = frame.melt(
+        id_vars=["depth"],
+        value_vars=["prompt_tokens", "cost_usd", "reply_chars"],
+        var_name="metric",
+        value_name="value",
+    ).dropna()
+    if not long.empty:
+        chart = (
+            alt.Chart(long)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("depth:Q", title="context depth (past messages sent)"),
+                y=alt.Y("value:Q", title=None),
+            )
+            .properties(width=230, height=150)
+            .facet(facet=alt.Facet("metric:N", title=None), columns=3)
+        )
+        st.altair_chart(chart.resolve_scale(y="independent"))
+    st.dataframe(frame, hide_index=True, width="stretch", key="ablation.table")
+    st.download_button(
+        "Download CSV",
+        data=lambda: csv_bytes(frame),
+        file_name="depth-ablation.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        key="ablation.download",
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from chatlab.context import estimate_text_tokens, rows_needed
-from chatlab.turn import plan_context, send_turn
+from chatlab.turn import plan_context, request_record, send_turn
 from chatlab_ui import transcript_panel
 from chatlab_ui.chat_view import display_text, render_history, stream_reply
 from chatlab_ui.endpoint_panel import key_table, select_endpoint
 from chatlab_ui.nav import page_nav
+from chatlab_ui.reproduce_view import code_popover, reply_actions
 from chatlab_ui.resources import get_client, get_offline_server, get_roles, get_store
 from chatlab_ui.sidebar import chat_sidebar, restore_from
 from chatlab_ui.usage_view import request_preview, usage_table
@@ -109,7 +110,9 @@ if total > len(messages):
     )
 if messages and messages[0].role != "user":  # the window cut a turn in half: drop its tail
     messages = [m for m in messages if m.turn != messages[0].turn]
-render_history(messages, on_retry=None if busy else retry_turn)
+render_history(
+    messages, on_retry=None if busy else retry_turn, actions=None if busy else reply_actions(client, endpoint)
+)
 
 if confirm := st.session_state.get(f"{P}.confirm"):
     text, tokens = confirm
@@ -151,7 +154,11 @@ with st.expander("What the next request will send"):
     recent = (
         store.messages(conversation_id, last=rows_needed(settings.context_depth)) if conversation_id else []
     )
-    request_preview(settings, plan_context(recent, settings, "<your next message>"))
+    window = plan_context(recent, settings, "<your next message>")
+    request_preview(settings, window)
+    code_popover(
+        request_record(settings, window), endpoint, key=f"{P}.next_code", label="View code for this request"
+    )
 with st.sidebar:
     key_table(client)
     transcript_panel.render(store, conversation_id)

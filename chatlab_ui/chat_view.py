@@ -49,7 +49,15 @@ def _reply_body(m: Message) -> None:
         st.caption(describe_reply(m))
 
 
-def render_turn(messages: Sequence[Message], *, on_retry: Callable[[int], None] | None = None) -> None:
+ReplyActions = Callable[[Message], None]
+
+
+def render_turn(
+    messages: Sequence[Message],
+    *,
+    on_retry: Callable[[int], None] | None = None,
+    actions: ReplyActions | None = None,
+) -> None:
     """One turn: the user's message and every choice of the reply (tabs when n > 1)."""
     for m in messages:
         if m.role == "user":
@@ -67,6 +75,8 @@ def render_turn(messages: Sequence[Message], *, on_retry: Callable[[int], None] 
             ):
                 with tab:
                     _reply_body(reply)
+        if actions is not None and replies[0].request:
+            actions(replies[0])
         if on_retry is not None and replies[0].status in (ERROR, INTERRUPTED, STOPPED):
             turn = replies[0].turn
             st.button(
@@ -79,11 +89,16 @@ def render_turn(messages: Sequence[Message], *, on_retry: Callable[[int], None] 
             )
 
 
-def render_history(messages: Sequence[Message], *, on_retry: Callable[[int], None] | None = None) -> None:
+def render_history(
+    messages: Sequence[Message],
+    *,
+    on_retry: Callable[[int], None] | None = None,
+    actions: ReplyActions | None = None,
+) -> None:
     """Every turn in order; only the last turn offers Retry."""
     turns = [list(group) for _, group in groupby(messages, key=lambda m: m.turn)]
     for index, turn in enumerate(turns):
-        render_turn(turn, on_retry=on_retry if index == len(turns) - 1 else None)
+        render_turn(turn, on_retry=on_retry if index == len(turns) - 1 else None, actions=actions)
 
 
 def stream_reply(events: Iterable[Event]) -> StreamDone | None:

@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from chatlab.exports import export_conversation
 from chatlab.store import Store
-from chatlab.transcript import (
-    TranscriptError,
-    import_transcript,
-    to_csv_bytes,
-    to_dataframe,
-    to_json_bytes,
-    to_markdown,
-)
+from chatlab.transcript import TranscriptError, import_transcript
 
 
-def _exporter(store: Store, conversation_id: str, kind: str):
+def _exporter(store: Store, conversation_id: str, fmt: str):
     """Builds the file only when the button is clicked (deferred data), not on every rerun."""
-
-    def build() -> bytes:
-        conversation = store.get_conversation(conversation_id)
-        messages = store.messages(conversation_id)
-        if kind == "csv":
-            return to_csv_bytes(to_dataframe(conversation, messages))
-        if kind == "json":
-            return to_json_bytes(conversation, messages)
-        return to_markdown(conversation, messages).encode("utf-8")
-
-    return build
+    return lambda: export_conversation(store, conversation_id, fmt)
 
 
 def _import(store: Store) -> None:

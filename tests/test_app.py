@@ -161,3 +161,18 @@ def test_a_malformed_roles_file_names_the_line_and_the_app_still_chats(app_env, 
     assert at.selectbox(key="chat.role").options == ["Default assistant · en"]
     send(at, "still works?")
     assert app_env.chat_requests[-1].body["messages"][0]["content"] == "You are a helpful assistant."
+
+
+def test_view_code_shows_python_and_curl_without_the_key_and_replay_diffs(app_env):
+    app_env.default = Reply(text="The sky is blue because of Rayleigh scattering.")
+    at = send(chat_app().run(), "Why is the sky blue?")
+    code = [c.value for c in at.code]
+    python = next(c for c in code if "chat.completions.create" in c)
+    assert "Why is the sky blue?" in python and "sk-test-app-0000" not in "\n".join(code)
+    assert any(c.startswith("curl") or "curl " in c for c in code)
+    reply = next(b for b in at.button if b.key and b.key.startswith("replay.button."))
+    app_env.default = Reply(text="The sky is blue because air scatters blue light more.")
+    reply.click().run()
+    assert not at.exception
+    assert app_env.chat_requests[-1].body["messages"] == app_env.chat_requests[0].body["messages"]
+    assert any("~~" in m.value and "**" in m.value for m in at.markdown)  # the word diff

@@ -1,0 +1,502 @@
+"""The terminal chat: `python -m chatlab chat --role NAME`, on the app's endpoints and history database.
+
+Every message goes through chatlab.turn.send_turn into the same Store the app reads (CHATLAB_DB), so a
+conversation started here shows up in the app's History. Endpoints resolve as the app's sidebar
+default does: .streamlit/secrets.toml > the environment > the local offline model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from chatlab import offline
+from chatlab.client import ChatClient
+from chatlab.context import MAX_CHOICES
+from chatlab.endpoint import Endpoint
+from chatlab.events import KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta
+from chatlab.params import GenerationParams, ParamError
+from chatlab.profiles import (
+    OFFLINE_NAME,
+    PRESETS,
+    ProfilesError,
+    configured_profiles,
+    default_profile_name,
+    from_preset,
+    load_secrets,
+)
+from chatlab.roles import Role, find_role, load_roles_or_default, roles_path
+from chatlab.store import COMPLETE, ERROR, STOPPED, Message, Store
+from chatlab.turn import TurnSettings, send_turn
+from chatlab.usage import describe_reply
+
+DEFAULT_DEPTH = 10  # as the app's sidebar
+FALLBACK_MODEL = "gpt-4o-mini"
+OFFLINE_START_TIMEOUT_S = 180.0
+PROMPT = "you> "
+
+HELP = """Commands:
+  /role            list the roles
+  /role NAME       switch to another role (its system prompt and default parameters)
+  /reset           start a new conversation
+  /save [PATH]     write this conversation as Markdown (default: a file named after it)
+  /help            this help
+  /exit            quit (Ctrl-D does too)
+Ctrl-C while a reply streams stops it (what arrived is kept); at the prompt it quits.
+Start a message with // to send a line that begins with /."""
+
+
+class CliError(Exception):
+    """A problem that ends the command with a one-line explanation (and exit status 1 or 2)."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+# Output ---------------------------------------------------------------------------------------------
+
+
+class Terminal:
+    """Writes to the terminal; dim/red styling only on a colour-capable TTY (NO_COLOR and TERM=dumb off)."""
+
+    def __init__(self, out: TextIO, color: bool):
+        self.out = out
+        self.color = color
+
+    def _style(self, code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color and text else text
+
+    def dim(self, text: str) -> str:
+        return self._style("2", text)
+
+    def red(self, text: str) -> str:
+        return self._style("31", text)
+
+    def bold(self, text: str) -> str:
+        return self._style("1", text)
+
+    def write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def line(self, text: str = "") -> None:
+        self.write(text + "\n")
+
+
+def _wants_color(out: TextIO, environ) -> bool:
+    return out.isatty() and not environ.get("NO_COLOR") and environ.get("TERM", "") != "dumb"
+
+
+# Arguments ------------------------------------------------------------------------------------------
+
+
+def _depth(value: str) -> int | None:
+    if value.strip().lower() == "all":
+        return None
+    try:
+        depth = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'all', got {value!r}") from None
+    if depth < 0:
+        raise argparse.ArgumentTypeError("the depth cannot be negative")
+    return depth
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m chatlab",
+        description="Chat Lab in the terminal. Conversations are stored in the same history as the app.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chat = commands.add_parser(
+        "chat",
+        help="chat with a model in the terminal",
+        description="Chat with a model, replies streamed as they arrive. Endpoint order: --profile > "
+        ".streamlit/secrets.toml > environment (OPENAI_API_KEY, OPENAI_BASE_URL) > the local offline model. "
+        "Type /help in the chat for its commands.",
+    )
+    chat.add_argument("--role", help="role from roles.yaml (default: the first one); /role lists them")
+    chat.add_argument("--model", help="model id (default: the profile's default_model, else one it lists)")
+    chat.add_argument("--temperature", type=float, help="sampling temperature, 0-2 (overrides the role's)")
+    chat.add_argument("--top-p", type=float, dest="top_p", help="nucleus sampling, 0-1")
+    chat.add_argument("--max-tokens", type=int, dest="max_tokens", help="longest reply, in tokens")
+    chat.add_argument("--seed", type=int, help="seed for reproducible sampling, where the server supports it")
+    chat.add_argument(
+        "--depth",
+        type=_depth,
+        default=DEFAULT_DEPTH,
+        help=f"past messages sent with each request: a number or 'all' (default {DEFAULT_DEPTH})",
+    )
+    chat.add_argument(
+        "--profile",
+        help="endpoint profile from secrets.toml, 'environment', a preset such as 'DeepSeek', or 'offline'",
+    )
+    return parser
+
+
+# Endpoint -------------------------------------------------------------------------------------------
+
+
+def _choices(term: Terminal) -> tuple[dict[str, Endpoint | None], str]:
+    """Profile name -> endpoint (None: the offline model), and the default name, as the sidebar has them."""
+    try:
+        secrets = load_secrets()
+        profiles = configured_profiles(secrets)
+    except ProfilesError as exc:
+        term.line(term.red(f"{exc} — using the environment and the offline model instead."))
+        secrets, profiles = {}, configured_profiles({})
+    choices: dict[str, Endpoint | None] = {p.name: p for p in profiles}
+    choices[OFFLINE_NAME] = None
+    for preset in PRESETS:
+        choices.setdefault(preset.name, from_preset(preset))
+    return choices, default_profile_name(profiles, secrets)
+
+
+def resolve_endpoint(profile: str | None, term: Terminal) -> Endpoint:
+    """The endpoint to chat with; starts the offline model when that is the one (raises CliError)."""
+    choices, default = _choices(term)
+    name = default if profile is None else profile
+    wanted = next((n for n in choices if n.casefold() == name.strip().casefold()), None)
+    if wanted is None:
+        raise CliError(f"Unknown profile {profile!r}. Choose one of: {', '.join(choices)}.", status=2)
+    endpoint = choices[wanted]
+    return endpoint if endpoint is not None else _start_offline(term, explicit=profile is not None)
+
+
+def _start_offline(term: Terminal, explicit: bool) -> Endpoint:
+    ok, why = offline.offline_available()
+    if not ok:
+        hint = (
+            ""
+            if explicit
+            else " No endpoint is configured either: set OPENAI_API_KEY (and OPENAI_BASE_URL for another "
+            "OpenAI-compatible server), or add a profile to .streamlit/secrets.toml."
+        )
+        raise CliError(why + hint)
+    term.line(
+        "Starting the local model… (a tiny model that runs on this machine; set OPENAI_API_KEY to use OpenAI)"
+    )
+    server = offline.get_offline_server()
+    if not server.wait_ready(timeout_s=OFFLINE_START_TIMEOUT_S):
+        status = server.status()
+        tail = server.log_tail(5)
+        raise CliError(f"The local model did not start: {status.message}" + (f"\n{tail}" if tail else ""))
+    return server.endpoint()
+
+
+def pick_model(requested: str | None, endpoint: Endpoint, client: ChatClient) -> str:
+    """--model, else the profile's default, else the usual default if listed, else the first listed."""
+    if requested and requested.strip():
+        return requested.strip()
+    if endpoint.default_model:
+        return endpoint.default_model
+    models = client.list_models()
+    if not models or FALLBACK_MODEL in models:
+        return FALLBACK_MODEL
+    return models[0]
+
+
+def describe_endpoint(endpoint: Endpoint) -> str:
+    """Name, URL and keys (last 4 characters only) — never a whole key."""
+    keys = ", ".join(endpoint.masked_keys) if endpoint.api_keys else "no key"
+    proxy = " · via proxy" if endpoint.proxy else ""
+    return f"{endpoint.name} · {endpoint.display_url} · {keys}{proxy}"
+
+
+# The chat -------------------------------------------------------------------------------------------
+
+
+# Control characters other than newline and tab: model output must not move the cursor, retitle the
+# window or rewrite the screen through escape sequences.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Model text made safe for a terminal (escape sequences shown as �, not obeyed)."""
+    return _CONTROL.sub("\ufffd", text.replace("\r", ""))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w]+", "-", text, flags=re.UNICODE).strip("-_").lower()[:40]
+
+
+def default_transcript_path(title: str, conversation_id: str) -> Path:
+    """e.g. ./explain-closures-in-python-3f2a9c1e.md (named after the conversation, unique by its id)."""
+    return Path(f"{_slug(title) or 'chat'}-{conversation_id[:8]}.md")
+
+
+@dataclass
+class ChatSession:
+    """One terminal chat: the role, model and parameters in force, and the conversation being written."""
+
+    store: Store
+    client: ChatClient
+    endpoint: Endpoint
+    roles: list[Role]
+    role: Role
+    model: str
+    depth: int | None
+    overrides: dict = field(default_factory=dict)  # parameters given on the command line beat the role's
+    term: Terminal = field(default_factory=lambda: Terminal(sys.stdout, False))
+    conversation_id: str | None = None  # created with the first message, so an idle session stores nothing
+
+    @property
+    def params(self) -> GenerationParams:
+        return GenerationParams.from_dict({**self.role.default_params(), **self.overrides})
+
+    def settings(self) -> TurnSettings:
+        return TurnSettings(
+            model=self.model,
+            params=self.params,
+            context_depth=self.depth,
+            role_name=self.role.name,
+            system_prompt=self.role.system,
+            few_shot=tuple(self.role.few_shot_messages()),
+            endpoint_name=self.endpoint.name,
+        )
+
+    # -- header and commands
+
+    def header(self) -> None:
+        t = self.term
+        depth = "all past messages" if self.depth is None else f"{self.depth} past messages"
+        params = ", ".join(f"{k}={v}" for k, v in self.params.as_dict().items()) or "server defaults"
+        t.line(t.bold("Chat Lab") + t.dim(" — terminal chat, stored in the app's history"))
+        t.line(f"  role      {self.role.name}")
+        t.line(f"  model     {self.model}")
+        t.line(f"  endpoint  {describe_endpoint(self.endpoint)}")
+        t.line(f"  depth     {depth}")
+        t.line(f"  params    {params}")
+        t.line(t.dim("Type /help for commands. Ctrl-C stops a reply; Ctrl-D or /exit quits."))
+        t.line()
+
+    def command(self, line: str) -> bool:
+        """Run a /command; False means quit."""
+        name, _, arg = line[1:].partition(" ")
+        name, arg = name.lower(), arg.strip()
+        t = self.term
+        if name in ("exit", "quit", "q"):
+            return False
+        if name in ("help", "h", "?"):
+            t.line(HELP)
+        elif name == "role" and arg:
+            self.switch_role(arg)
+        elif name == "role":
+            self.list_roles()
+        elif name in ("reset", "new"):
+            self.conversation_id = None
+            t.line(t.dim("New conversation: the next message starts it."))
+        elif name == "save":
+            self.save(arg)
+        else:
+            t.line(f"Unknown command /{name}. Type /help for the commands.")
+        return True
+
+    def list_roles(self) -> None:
+        for role in self.roles:
+            mark = "*" if role.name == self.role.name else " "
+            about = f" — {role.description}" if role.description else ""
+            self.term.line(f" {mark} {role.name} [{role.language}]{self.term.dim(about)}")
+        self.term.line(self.term.dim("Switch with /role NAME."))
+
+    def switch_role(self, name: str) -> None:
+        role = find_role(self.roles, name)
+        if role is None:
+            self.term.line(f"No role named {name!r}. Type /role to list them.")
+            return
+        self.role = role
+        params = ", ".join(f"{k}={v}" for k, v in self.params.as_dict().items()) or "server defaults"
+        self.term.line(f"Role: {role.name} ({params}). The conversation goes on with the new system prompt.")
+
+    def save(self, arg: str) -> None:
+        t = self.term
+        conversation = self.store.get_conversation(self.conversation_id) if self.conversation_id else None
+        if conversation is None:
+            t.line("Nothing to save yet: send a message first.")
+            return
+        from chatlab.transcript import to_markdown  # pandas comes with it: load it only when saving
+
+        messages = self.store.messages(conversation.id)
+        path = Path(arg).expanduser() if arg else default_transcript_path(conversation.title, conversation.id)
+        try:
+            path.write_text(to_markdown(conversation, messages), encoding="utf-8")
+        except OSError as exc:
+            t.line(t.red(f"Could not write {path}: {exc.strerror or exc}"))
+            return
+        t.line(f"Saved {len(messages)} messages to {path}")
+
+    # -- a turn
+
+    def send(self, text: str) -> None:
+        """Send one message and stream the reply; Ctrl-C stops the reply and keeps what arrived."""
+        t = self.term
+        if self.conversation_id is None:
+            self.conversation_id = self.store.create_conversation(endpoint_name=self.endpoint.name)
+        events = send_turn(self.store, self.client, self.conversation_id, self.settings(), text)
+        error: StreamError | None = None
+        printed = reasoning = False
+        try:
+            for event in events:
+                if isinstance(event, TextDelta) and event.choice == 0:
+                    if reasoning and not printed:
+                        t.write("\n\n")
+                    t.write(printable(event.text))
+                    printed = True
+                elif isinstance(event, ReasoningDelta) and event.choice == 0:
+                    t.write(t.dim(printable(event.text)))
+                    reasoning = True
+                elif isinstance(event, KeyNotice):
+                    t.line(t.dim(event.message))
+                elif isinstance(event, StreamError):
+                    error = event
+                elif isinstance(event, StreamDone):
+                    break
+        except KeyboardInterrupt:
+            # Closing send_turn's generator stores what arrived as 'stopped'.
+            events.close()
+            if printed or reasoning:
+                t.line()
+            t.line(t.dim("[stopped — the partial reply is kept]"))
+            t.line()
+            return
+        finally:
+            events.close()
+        if printed or reasoning:
+            t.line()
+        if error is not None:
+            t.line(t.red(_error_line(error)))
+        reply = self._last_reply()
+        if reply is not None and reply.status != ERROR:
+            t.line(t.dim(_meta_line(reply)))
+        t.line()
+
+    def _last_reply(self) -> Message | None:
+        recent = self.store.messages(self.conversation_id, last=MAX_CHOICES + 1)
+        return next((m for m in reversed(recent) if m.role == "assistant" and m.choice_index == 0), None)
+
+
+def _error_line(error: StreamError) -> str:
+    status = f" {error.status}" if error.status else ""
+    hint = ""
+    if error.kind == "auth":
+        hint = " Check the key: OPENAI_API_KEY, .streamlit/secrets.toml, or --profile."
+    elif error.kind == "not_found":
+        hint = " Pick another model with --model."
+    return f"Error{status}: {error.message}{hint}"
+
+
+def _meta_line(reply: Message) -> str:
+    line = describe_reply(reply)
+    if reply.status not in (COMPLETE, STOPPED):
+        line += f" · {reply.status}"
+    return line
+
+
+# Entry points ---------------------------------------------------------------------------------------
+
+
+def _read_line(prompt: str, read: Callable[[str], str]) -> str | None:
+    """The next line typed, or None on Ctrl-D / Ctrl-C (quit)."""
+    try:
+        return read(prompt)
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def run_chat(args: argparse.Namespace, term: Terminal, read: Callable[[str], str] = input) -> int:
+    roles, roles_error = load_roles_or_default(roles_path())
+    if roles_error:
+        term.line(
+            term.red(
+                f"roles.yaml could not be loaded, so only the default assistant is offered: {roles_error}"
+            )
+        )
+    role = roles[0] if args.role is None else find_role(roles, args.role)
+    if role is None:
+        raise CliError(f"No role named {args.role!r}. Roles: {', '.join(r.name for r in roles)}.", status=2)
+    overrides = {
+        k: v
+        for k, v in (
+            ("temperature", args.temperature),
+            ("top_p", args.top_p),
+            ("max_tokens", args.max_tokens),
+            ("seed", args.seed),
+        )
+        if v is not None
+    }
+    try:
+        GenerationParams.from_dict({**role.default_params(), **overrides})
+    except ParamError as exc:
+        raise CliError(str(exc), status=2) from None
+
+    try:
+        store = Store()
+    except Exception as exc:  # e.g. CHATLAB_DB in a folder that cannot be written
+        raise CliError(f"Cannot open the history database: {exc}") from None
+    endpoint = resolve_endpoint(args.profile, term)
+    client = ChatClient(endpoint)
+    session = ChatSession(
+        store=store,
+        client=client,
+        endpoint=endpoint,
+        roles=roles,
+        role=role,
+        model=pick_model(args.model, endpoint, client),
+        depth=args.depth,
+        overrides=overrides,
+        term=term,
+    )
+    try:
+        chat_loop(session, term, read)
+    finally:
+        client.close()
+    return 0
+
+
+def chat_loop(session: ChatSession, term: Terminal, read: Callable[[str], str] = input) -> None:
+    """Read lines until /exit, Ctrl-D or Ctrl-C at the prompt; commands run, anything else is sent."""
+    session.header()
+    while True:
+        line = _read_line(PROMPT, read)
+        if line is None:
+            term.line()
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("/") and not line.startswith("//"):
+            if not session.command(line):
+                break
+            continue
+        session.send(line[1:] if line.startswith("//") else line)
+    term.line("Bye.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m chatlab ...`; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")  # a reply in any script must not crash a non-UTF-8 terminal
+    term = Terminal(sys.stdout, _wants_color(sys.stdout, os.environ))
+    if sys.stdin.isatty():
+        try:
+            import readline  # noqa: F401  (line editing and history for input())
+        except ImportError:
+            pass
+    try:
+        if args.command == "chat":
+            return run_chat(args, term)
+    except CliError as exc:
+        term.line(term.red(str(exc)))
+        return exc.status
+    except KeyboardInterrupt:
+        term.line("\nBye.")
+        return 130
+    return 2

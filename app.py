@@ -91,7 +91,7 @@ with st.sidebar:
 
 st.title("🧪 Chat Lab")
 if roles_error:
-    st.warning(f"roles.yaml could not be loaded, so only the default assistant is offered. {roles_error}")
+    st.warning(f"Some roles could not be loaded, so they are not offered: {roles_error}")
 if notice := st.session_state.pop(f"{P}.notice", None):
     st.info(notice)
 if not conversation_id and not pending:

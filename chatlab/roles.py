@@ -518,13 +518,42 @@ def find_role(roles: Iterable[Role], name: str) -> Role | None:
     return next((role for role in roles if role.name.casefold() == wanted), None)
 
 
+def search_roles(
+    roles: Iterable[Role], query: str = "", *, languages: Iterable[str] = (), tags: Iterable[str] = ()
+) -> list[Role]:
+    """Roles whose name, description or system prompt contain every word of `query` (ignoring case),
+    written in one of `languages` and carrying at least one of `tags`; an empty filter matches all."""
+    words = query.casefold().split()
+    wanted_languages, wanted_tags = set(languages), set(tags)
+    out = []
+    for role in roles:
+        if wanted_languages and role.language not in wanted_languages:
+            continue
+        if wanted_tags and not wanted_tags.intersection(role.tags):
+            continue
+        text = f"{role.name}\n{role.description}\n{role.system}".casefold()
+        if all(word in text for word in words):
+            out.append(role)
+    return out
+
+
 # --------------------------------------------------------------------------------------------------
 # Loading and exporting
 
 
-def parse_roles(text: str, source: str | Path | None = None, *, builtin: bool = True) -> list[Role]:
-    """Roles from YAML text in the roles.yaml schema; `source` names the file in error messages."""
-    data, root = load_yaml_guarded(text, source, error=RolesError)
+def parse_roles(
+    text: str,
+    source: str | Path | None = None,
+    *,
+    builtin: bool = True,
+    allow_empty: bool = False,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> list[Role]:
+    """Roles from YAML text in the roles.yaml schema; `source` names the file in error messages.
+
+    `allow_empty` accepts an empty document or `roles: []` (a custom-roles file may hold none).
+    """
+    data, root = load_yaml_guarded(text, source, error=RolesError, max_bytes=max_bytes)
 
     def fail_at(node: Node | None) -> _Fail:
         def fail(message: str, *keys: str | int) -> NoReturn:
@@ -533,6 +562,8 @@ def parse_roles(text: str, source: str | Path | None = None, *, builtin: bool = 
         return fail
 
     top = fail_at(root)
+    if data is None and allow_empty:
+        return []
     if data is None:
         top(f"the file is empty; expected 'version: {SCHEMA_VERSION}' and a 'roles:' list")
     if not isinstance(data, dict):
@@ -548,6 +579,8 @@ def parse_roles(text: str, source: str | Path | None = None, *, builtin: bool = 
         top("there is no 'roles:' list")
     if not isinstance(items, list):
         top("'roles' must be a list of roles (each item starting with '- name: ...')", "roles")
+    if not items and allow_empty:
+        return []
     if not items:
         top("the 'roles' list is empty; add at least one role", "roles")
     roles: list[Role] = []

@@ -1,34 +1,29 @@
-"""The history database in SQLite (WAL, one connection per thread): conversations, messages, comparisons."""
+"""The history database (SQLite or PostgreSQL, see chatlab.db): conversations, messages, comparisons."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import sqlite3
-import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from pathlib import Path
 
+from sqlalchemy import Connection, Engine, bindparam, text
+
+from chatlab.db import POSTGRESQL, create_store_engine, database_url, sqlite_path, writer
+from chatlab.db import default_db_path as default_db_path  # re-exported: callers find it here
 from chatlab.migrations import apply_migrations
+from chatlab.search import SearchHit, match_messages, snippet
 
 # Statuses of a stored message. A reply is written while it streams, so a crash leaves it 'streaming';
 # the next process start turns such rows into 'interrupted'.
 STREAMING, COMPLETE, INTERRUPTED, STOPPED, ERROR = "streaming", "complete", "interrupted", "stopped", "error"
 
 
-def default_db_path() -> Path:
-    """CHATLAB_DB if set, else ~/.local/share/chatlab/chatlab.sqlite3."""
-    configured = os.environ.get("CHATLAB_DB")
-    if configured:
-        return Path(configured).expanduser()
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "chatlab" / "chatlab.sqlite3"
-
-
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -109,6 +104,24 @@ class ReplyMetrics:
     status: str
 
 
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One line of the history list: the conversation and totals over its messages."""
+
+    id: str
+    title: str
+    kind: str
+    created_at: str
+    updated_at: str
+    model: str | None
+    role_name: str | None
+    message_count: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None  # None when no reply has a price
+    comparison_id: str | None
+
+
 _MESSAGE_COLUMNS = [f.name for f in fields(Message)]
 _METRIC_COLUMNS = [f.name for f in fields(ReplyMetrics)]
 # Columns the caller may set; JSON-encoded ones are stored under a *_json column.
@@ -130,51 +143,75 @@ def _encode(name: str, value):
     return value
 
 
-def _message_from_row(row: sqlite3.Row) -> Message:
-    data = {}
-    for name in _MESSAGE_COLUMNS:
-        value = row[_column(name)]
-        if name in _JSON_FIELDS:
-            value = json.loads(value) if value else ({} if name == "params" else None)
-        elif name == "usage_estimated":
-            value = bool(value)
-        data[name] = value
+# (field, column) pairs, worked out once: a long conversation reads 30 fields from each of 10,000 rows.
+_MESSAGE_READS = [(name, _column(name)) for name in _MESSAGE_COLUMNS]
+
+
+def _message_from_row(row: Mapping) -> Message:
+    data = {name: row[column] for name, column in _MESSAGE_READS}
+    data["params"] = json.loads(data["params"]) if data["params"] else {}
+    data["request"] = json.loads(data["request"]) if data["request"] else None
+    data["usage_estimated"] = bool(data["usage_estimated"])
     return Message(**data)
 
 
-def _comparison_from_row(row: sqlite3.Row) -> Comparison:
+def _comparison_from_row(row: Mapping) -> Comparison:
     data = dict(row)
     panes = json.loads(data.pop("panes_json") or "[]")
     return Comparison(**data, panes=panes)
 
 
+def _insert(table: str, columns: list[str]):
+    """INSERT of `columns` (bound by the same names) returning the new row's id."""
+    names, binds = ", ".join(columns), ", ".join(f":{c}" for c in columns)
+    return _text(f"INSERT INTO {table} ({names}) VALUES ({binds}) RETURNING id")
+
+
+_NEXT_SEQ = text(
+    "SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(turn), 0) FROM messages WHERE conversation_id = :conversation_id"
+)
+_TOUCH = text("UPDATE conversations SET updated_at = :updated_at WHERE id = :id")
+_LOCK_CONVERSATION = text("SELECT 1 FROM conversations WHERE id = :id FOR UPDATE")
+_DELETE_MESSAGES = text("DELETE FROM messages WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+
+
 class Store:
-    """All reads and writes of conversations; safe to share between threads (one connection each)."""
+    """All reads and writes of conversations; safe to share between threads (a pooled engine)."""
 
-    def __init__(self, path: str | os.PathLike | None = None):
-        self.path = Path(path) if path else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        apply_migrations(self._db())
+    def __init__(self, path: str | os.PathLike | None = None, *, url: str | None = None):
+        """Open (and migrate) the database: a SQLite file at `path`, or any URL chatlab.db supports."""
+        self.url = database_url(path, url)
+        self.path = sqlite_path(self.url)  # None on PostgreSQL
+        self._engine = create_store_engine(self.url)
+        self._writer = writer(self._engine)
+        self.dialect = self._engine.dialect.name
+        apply_migrations(self._engine)
 
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            # isolation_level=None: autocommit; multi-statement writes open their own transaction.
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-        return db
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for benchmarks and reports that query the tables directly."""
+        return self._engine
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        """Close the pooled connections; the store opens new ones if it is used again."""
+        # Safe while other threads are mid-query: connections they hold are closed when returned.
+        self._engine.dispose()
+
+    def _rows(self, sql, params: Mapping | None = None) -> list[dict]:
+        with self._engine.connect() as db:
+            result = db.execute(_sql(sql), params or {})
+            keys = list(result.keys())
+            # Plain dicts: a RowMapping's lookups by name cost more than the query on a 10,000-row read.
+            return [dict(zip(keys, row, strict=True)) for row in result.all()]
+
+    def _row(self, sql, params: Mapping | None = None) -> dict | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _write(self, sql, params: Mapping | None = None) -> int:
+        """Run one write statement in its own transaction; returns the number of rows it touched."""
+        with self._writer.begin() as db:
+            return db.execute(_sql(sql), params or {}).rowcount
 
     # Conversations -------------------------------------------------------------------------------
 
@@ -194,41 +231,74 @@ class Store:
         cid = id or uuid.uuid4().hex[:16]
         stamp = created_at or now_iso()
         updated = meta.pop("updated_at", None) or stamp
-        columns = ["id", "title", "kind", "created_at", "updated_at", *meta]
-        values = [cid, title or "", kind, stamp, updated, *meta.values()]
-        self._db().execute(
-            f"INSERT INTO conversations ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            values,
-        )
+        values = {"id": cid, "title": title or "", "kind": kind, "created_at": stamp, "updated_at": updated}
+        values.update(meta)
+        with self._writer.begin() as db:
+            db.execute(_insert("conversations", list(values)), values)
         return cid
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
-        row = self._db().execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
-        return Conversation(**dict(row)) if row else None
+        row = self._row("SELECT * FROM conversations WHERE id = :id", {"id": conversation_id})
+        return Conversation(**row) if row else None
 
     def update_conversation(self, conversation_id: str, **changes) -> None:
         unknown = set(changes) - _CONVERSATION_FIELDS
         if unknown:
             raise TypeError(f"unknown conversation fields: {sorted(unknown)}")
         changes.setdefault("updated_at", now_iso())
-        assignments = ", ".join(f"{k} = ?" for k in changes)
-        self._db().execute(
-            f"UPDATE conversations SET {assignments} WHERE id = ?", [*changes.values(), conversation_id]
+        assignments = ", ".join(f"{k} = :{k}" for k in changes)
+        self._write(
+            f"UPDATE conversations SET {assignments} WHERE id = :_id", {**changes, "_id": conversation_id}
+        )
+
+    def rename_conversation(self, conversation_id: str, title: str) -> None:
+        """Retitle a conversation; its place in the history (updated_at) stays where it was."""
+        self._write(
+            "UPDATE conversations SET title = :title WHERE id = :id", {"title": title, "id": conversation_id}
         )
 
     def list_conversations(self, limit: int = 200, kind: str | None = None) -> list[Conversation]:
         """Most recently updated first."""
-        sql = "SELECT * FROM conversations"
-        args: list = []
+        where = "WHERE kind = :kind " if kind else ""
+        rows = self._rows(
+            f"SELECT * FROM conversations {where}ORDER BY updated_at DESC LIMIT :limit",
+            {"kind": kind, "limit": limit},
+        )
+        return [Conversation(**r) for r in rows]
+
+    def conversation_summaries(
+        self, limit: int = 200, kind: str | None = None, query: str | None = None
+    ) -> list[ConversationSummary]:
+        """The history list, most recently updated first; `query` keeps conversations with a search hit."""
+        where, params = [], {"limit": limit}
         if kind:
-            sql += " WHERE kind = ?"
-            args.append(kind)
-        sql += " ORDER BY updated_at DESC LIMIT ?"
-        args.append(limit)
-        return [Conversation(**dict(r)) for r in self._db().execute(sql, args)]
+            where.append("c.kind = :kind")
+            params["kind"] = kind
+        if query and query.strip():
+            match = match_messages(self.dialect, query.strip())
+            where.append(match.in_conversation())
+            params.update(match.params)
+        where_sql = f"WHERE {' AND '.join(where)} " if where else ""
+        # Pick the page of conversations first, then total only their messages.
+        rows = self._rows(
+            f"""
+            SELECT c.id, c.title, c.kind, c.created_at, c.updated_at, c.model, c.role_name,
+                   COUNT(m.id) AS message_count,
+                   COALESCE(SUM(m.prompt_tokens), 0) AS prompt_tokens,
+                   COALESCE(SUM(m.completion_tokens), 0) AS completion_tokens,
+                   SUM(m.cost_usd) AS cost_usd,
+                   c.comparison_id
+            FROM (SELECT * FROM conversations c {where_sql}ORDER BY c.updated_at DESC LIMIT :limit) AS c
+            LEFT JOIN messages m ON m.conversation_id = c.id
+            GROUP BY c.id, c.title, c.kind, c.created_at, c.updated_at, c.model, c.role_name, c.comparison_id
+            ORDER BY c.updated_at DESC
+            """,
+            params,
+        )
+        return [ConversationSummary(**r) for r in rows]
 
     def delete_conversation(self, conversation_id: str) -> None:
-        self._db().execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        self._write("DELETE FROM conversations WHERE id = :id", {"id": conversation_id})
 
     # Comparisons ---------------------------------------------------------------------------------
 
@@ -236,45 +306,54 @@ class Store:
         """A new, empty comparison (its pane conversations are created separately); returns its id."""
         comparison_id = uuid.uuid4().hex[:16]
         stamp = now_iso()
-        self._db().execute(
-            "INSERT INTO comparisons (id, title, panes_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-            (comparison_id, title or "", json.dumps(list(panes), ensure_ascii=False), stamp, stamp),
+        self._write(
+            "INSERT INTO comparisons (id, title, panes_json, created_at, updated_at)"
+            " VALUES (:id, :title, :panes, :stamp, :stamp)",
+            {
+                "id": comparison_id,
+                "title": title or "",
+                "panes": json.dumps(list(panes), ensure_ascii=False),
+                "stamp": stamp,
+            },
         )
         return comparison_id
 
     def get_comparison(self, comparison_id: str) -> Comparison | None:
-        row = self._db().execute("SELECT * FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
+        row = self._row("SELECT * FROM comparisons WHERE id = :id", {"id": comparison_id})
         return _comparison_from_row(row) if row else None
 
     def update_comparison(self, comparison_id: str, *, title: str | None = None) -> None:
         """Mark the comparison as used now, and retitle it when `title` is given."""
+        params = {"id": comparison_id, "now": now_iso(), "title": title}
         if title is None:
-            self._db().execute(
-                "UPDATE comparisons SET updated_at = ? WHERE id = ?", (now_iso(), comparison_id)
-            )
+            self._write("UPDATE comparisons SET updated_at = :now WHERE id = :id", params)
         else:
-            self._db().execute(
-                "UPDATE comparisons SET title = ?, updated_at = ? WHERE id = ?",
-                (title, now_iso(), comparison_id),
-            )
+            self._write("UPDATE comparisons SET title = :title, updated_at = :now WHERE id = :id", params)
 
     def comparison_panes(self, comparison_id: str) -> list[Conversation]:
         """The comparison's pane conversations, in pane order."""
-        rows = self._db().execute(
-            "SELECT * FROM conversations WHERE comparison_id = ? ORDER BY pane_index", (comparison_id,)
+        rows = self._rows(
+            "SELECT * FROM conversations WHERE comparison_id = :id ORDER BY pane_index", {"id": comparison_id}
         )
-        return [Conversation(**dict(r)) for r in rows]
+        return [Conversation(**r) for r in rows]
 
     def list_comparisons(self, limit: int = 200) -> list[Comparison]:
         """Most recently used first."""
-        rows = self._db().execute("SELECT * FROM comparisons ORDER BY updated_at DESC LIMIT ?", (limit,))
+        rows = self._rows("SELECT * FROM comparisons ORDER BY updated_at DESC LIMIT :limit", {"limit": limit})
         return [_comparison_from_row(r) for r in rows]
 
     def delete_comparison(self, comparison_id: str) -> None:
         """The comparison, its pane conversations and their messages (foreign keys cascade)."""
-        self._db().execute("DELETE FROM comparisons WHERE id = ?", (comparison_id,))
+        self._write("DELETE FROM comparisons WHERE id = :id", {"id": comparison_id})
 
     # Messages ------------------------------------------------------------------------------------
+
+    def _lock_for_append(self, db: Connection, conversation_id: str) -> None:
+        # Concurrent writers must never read the same MAX(seq). SQLite: the write transaction began with
+        # BEGIN IMMEDIATE, which already holds the database's write lock. PostgreSQL: lock the conversation
+        # row, so appends to one conversation queue up while other conversations proceed.
+        if self.dialect == POSTGRESQL:
+            db.execute(_LOCK_CONVERSATION, {"id": conversation_id})
 
     def add_message(
         self, conversation_id: str, role: str, content: str = "", *, turn: int | None = None, **meta
@@ -283,34 +362,17 @@ class Store:
         unknown = set(meta) - set(_MESSAGE_COLUMNS)
         if unknown:
             raise TypeError(f"unknown message fields: {sorted(unknown)}")
-        db = self._db()
         stamp = meta.pop("created_at", None) or now_iso()
         updated = meta.pop("updated_at", None) or stamp
-        # BEGIN IMMEDIATE takes the write lock before reading max(seq), so concurrent writers never
-        # collide on the same sequence number.
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            seq, last_turn = db.execute(
-                "SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(turn), 0) FROM messages WHERE conversation_id = ?",
-                (conversation_id,),
-            ).fetchone()
+        with self._writer.begin() as db:
+            self._lock_for_append(db, conversation_id)
+            seq, last_turn = db.execute(_NEXT_SEQ, {"conversation_id": conversation_id}).one()
             if turn is None:
                 turn = last_turn + 1 if role == "user" else max(last_turn, 1)
-            columns = ["conversation_id", "seq", "turn", "role", "content", "created_at", "updated_at"]
-            values = [conversation_id, seq + 1, turn, role, content, stamp, updated]
-            for name, value in meta.items():
-                columns.append(_column(name))
-                values.append(_encode(name, value))
-            cursor = db.execute(
-                f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                values,
-            )
-            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (updated, conversation_id))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        return cursor.lastrowid
+            values = _message_values(conversation_id, seq + 1, turn, role, content, stamp, updated, meta)
+            message_id = db.execute(_insert("messages", list(values)), values).scalar_one()
+            db.execute(_TOUCH, {"updated_at": updated, "id": conversation_id})
+        return message_id
 
     def add_messages_bulk(self, conversation_id: str, rows: list[dict]) -> list[int]:
         """Append many messages in one transaction (used by imports); returns their ids in order.
@@ -325,14 +387,10 @@ class Store:
                 raise TypeError(f"unknown message fields: {sorted(unknown)}")
             if not row.get("role"):
                 raise TypeError("every message needs a role")
-        db = self._db()
         ids: list[int] = []
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            max_seq, last_turn = db.execute(
-                "SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(turn), 0) FROM messages WHERE conversation_id = ?",
-                (conversation_id,),
-            ).fetchone()
+        with self._writer.begin() as db:
+            self._lock_for_append(db, conversation_id)
+            max_seq, last_turn = db.execute(_NEXT_SEQ, {"conversation_id": conversation_id}).one()
             newest = None
             for row in rows:
                 meta = dict(row)
@@ -348,26 +406,17 @@ class Store:
                 if turn is None:
                     turn = last_turn + 1 if role == "user" else max(last_turn, 1)
                 last_turn = max(last_turn, turn)
-                columns = ["conversation_id", "seq", "turn", "role", "content", "created_at", "updated_at"]
-                values = [conversation_id, seq, turn, role, content, stamp, updated]
-                for name, value in meta.items():
-                    columns.append(_column(name))
-                    values.append(_encode(name, value))
-                cursor = db.execute(
-                    f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                    values,
-                )
-                ids.append(cursor.lastrowid)
+                values = _message_values(conversation_id, seq, turn, role, content, stamp, updated, meta)
+                ids.append(db.execute(_insert("messages", list(values)), values).scalar_one())
                 newest = updated if newest is None else max(newest, updated)
             if newest is not None:
+                greatest = "GREATEST" if self.dialect == POSTGRESQL else "MAX"
                 db.execute(
-                    "UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?",
-                    (newest, conversation_id),
+                    text(
+                        f"UPDATE conversations SET updated_at = {greatest}(updated_at, :updated_at) WHERE id = :id"
+                    ),
+                    {"updated_at": newest, "id": conversation_id},
                 )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return ids
 
     def update_message(self, message_id: int, **changes) -> None:
@@ -376,54 +425,116 @@ class Store:
         if unknown:
             raise TypeError(f"unknown message fields: {sorted(unknown)}")
         changes.setdefault("updated_at", now_iso())
-        assignments = ", ".join(f"{_column(k)} = ?" for k in changes)
-        values = [_encode(k, v) for k, v in changes.items()]
-        self._db().execute(f"UPDATE messages SET {assignments} WHERE id = ?", [*values, message_id])
+        assignments = ", ".join(f"{_column(k)} = :{k}" for k in changes)
+        values = {k: _encode(k, v) for k, v in changes.items()}
+        self._write(f"UPDATE messages SET {assignments} WHERE id = :_id", {**values, "_id": message_id})
 
     def get_message(self, message_id: int) -> Message | None:
-        row = self._db().execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        row = self._row("SELECT * FROM messages WHERE id = :id", {"id": message_id})
         return _message_from_row(row) if row else None
 
     def messages(self, conversation_id: str, *, last: int | None = None) -> list[Message]:
         """Messages in order; `last` keeps only the newest N (for drawing a long history lazily)."""
+        params = {"cid": conversation_id, "last": last}
         if last is None:
-            rows = self._db().execute(
-                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", (conversation_id,)
-            )
+            rows = self._rows("SELECT * FROM messages WHERE conversation_id = :cid ORDER BY seq", params)
         else:
-            rows = self._db().execute(
-                "SELECT * FROM (SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?)"
-                " ORDER BY seq",
-                (conversation_id, last),
+            rows = self._rows(
+                "SELECT * FROM (SELECT * FROM messages WHERE conversation_id = :cid ORDER BY seq DESC LIMIT :last)"
+                " AS tail ORDER BY seq",
+                params,
             )
         return [_message_from_row(r) for r in rows]
 
     def reply_metrics(self, conversation_id: str) -> list[ReplyMetrics]:
         """Usage and timings of every reply, in order, without loading any text."""
-        rows = self._db().execute(
-            f"SELECT {', '.join(_METRIC_COLUMNS)} FROM messages WHERE conversation_id = ? AND role = 'assistant'"
-            " ORDER BY seq",
-            (conversation_id,),
+        rows = self._rows(
+            f"SELECT {', '.join(_METRIC_COLUMNS)} FROM messages"
+            " WHERE conversation_id = :cid AND role = 'assistant' ORDER BY seq",
+            {"cid": conversation_id},
         )
-        return [ReplyMetrics(**{**dict(r), "usage_estimated": bool(r["usage_estimated"])}) for r in rows]
+        return [ReplyMetrics(**{**r, "usage_estimated": bool(r["usage_estimated"])}) for r in rows]
 
     def count_messages(self, conversation_id: str) -> int:
-        return (
-            self._db()
-            .execute("SELECT COUNT(*) FROM messages WHERE conversation_id = ?", (conversation_id,))
-            .fetchone()[0]
+        row = self._row(
+            "SELECT COUNT(*) AS n FROM messages WHERE conversation_id = :cid", {"cid": conversation_id}
         )
+        return row["n"]
+
+    def count_all_messages(self) -> int:
+        """Messages in the whole database."""
+        return self._row("SELECT COUNT(*) AS n FROM messages")["n"]
 
     def delete_messages(self, message_ids: list[int]) -> None:
         if message_ids:
-            self._db().execute(
-                f"DELETE FROM messages WHERE id IN ({', '.join('?' * len(message_ids))})", message_ids
-            )
+            self._write(_DELETE_MESSAGES, {"ids": list(message_ids)})
 
     def mark_streaming_interrupted(self) -> int:
         """Replies left 'streaming' by a process that died are interrupted; returns how many."""
-        cursor = self._db().execute(
-            "UPDATE messages SET status = ?, updated_at = ? WHERE status = ?",
-            (INTERRUPTED, now_iso(), STREAMING),
+        return self._write(
+            "UPDATE messages SET status = :interrupted, updated_at = :now WHERE status = :streaming",
+            {"interrupted": INTERRUPTED, "now": now_iso(), "streaming": STREAMING},
         )
-        return cursor.rowcount
+
+    # Search --------------------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 50, kind: str | None = None) -> list[SearchHit]:
+        """Messages containing `query` (any case, taken literally), most recently stored first.
+
+        `kind` keeps messages of conversations of that kind. See chatlab.search for how each database
+        matches; replies still streaming are not found.
+        """
+        query = query.strip()
+        if not query:
+            return []
+        match = match_messages(self.dialect, query)
+        kind_filter = " AND c.kind = :kind" if kind else ""
+        rows = self._rows(
+            f"""
+            SELECT m.conversation_id, c.title, m.id, m.seq, m.role, m.content, m.created_at
+            FROM {match.source} JOIN conversations c ON c.id = m.conversation_id
+            WHERE {match.condition}{kind_filter}
+            ORDER BY {match.newest_first} DESC LIMIT :limit
+            """,
+            {**match.params, "kind": kind, "limit": limit},
+        )
+        return [
+            SearchHit(
+                conversation_id=r["conversation_id"],
+                conversation_title=r["title"],
+                message_id=r["id"],
+                seq=r["seq"],
+                role=r["role"],
+                snippet=snippet(r["content"], query),
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+
+
+def _sql(sql):
+    return _text(sql) if isinstance(sql, str) else sql
+
+
+@functools.lru_cache(maxsize=512)
+def _text(sql: str):
+    # The statements are few (update_message's vary only by which columns change); building a text()
+    # each call costs more than running a small query on SQLite.
+    return text(sql)
+
+
+def _message_values(
+    conversation_id: str, seq: int, turn: int, role: str, content: str, stamp: str, updated: str, meta: dict
+) -> dict:
+    """Column values of a new message row, keyed by column name."""
+    values = {
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "turn": turn,
+        "role": role,
+        "content": content,
+        "created_at": stamp,
+        "updated_at": updated,
+    }
+    values.update({_column(name): _encode(name, value) for name, value in meta.items()})
+    return values

@@ -6,8 +6,9 @@ import streamlit as st
 
 from chatlab import offline
 from chatlab.client import ChatClient
+from chatlab.custom_roles import CustomRoles, all_roles, custom_roles_path
 from chatlab.endpoint import Endpoint
-from chatlab.roles import Role, load_roles_or_default, roles_path
+from chatlab.roles import Role, RolesError, load_roles_or_default, roles_path
 from chatlab.store import Store
 
 
@@ -20,9 +21,40 @@ def get_store() -> Store:
 
 
 @st.cache_resource(show_spinner=False)
-def get_roles() -> tuple[list[Role], str | None]:
+def get_builtin_roles() -> tuple[list[Role], str | None]:
     """Roles from roles.yaml, or the default assistant plus the error that stopped loading them."""
     return load_roles_or_default(roles_path())
+
+
+def get_custom_roles() -> CustomRoles:
+    """The custom-roles file ($CHATLAB_CUSTOM_ROLES or beside the history database); cheap to create."""
+    return CustomRoles(custom_roles_path(), builtin=get_builtin_roles()[0])
+
+
+# Keyed on the file's (mtime, size, inode): every save replaces the file, so an edit made on the Roles
+# page (or by another process) is read on the next rerun, and an unchanged file is parsed only once.
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _custom_roles(path: str, stamp: tuple[int, int, int] | None) -> tuple[tuple[Role, ...], str | None]:
+    try:
+        return tuple(CustomRoles(path).list()), None
+    except RolesError as exc:
+        return (), f"Custom roles were not loaded (the built-in roles still work): {exc}"
+    except Exception as exc:  # the dashboard must still start; report what happened instead
+        return (), f"Custom roles were not loaded from {path} ({type(exc).__name__}: {exc})"
+
+
+def get_custom_role_list() -> tuple[list[Role], str | None]:
+    """The custom roles as they are on disk now, or ([], the error naming file and line)."""
+    custom = get_custom_roles()
+    roles, error = _custom_roles(str(custom.path), custom.stamp())
+    return list(roles), error
+
+
+def get_roles() -> tuple[list[Role], str | None]:
+    """Built-in roles then custom ones (names unique), and the first error that stopped loading either."""
+    builtin, builtin_error = get_builtin_roles()
+    custom, custom_error = get_custom_role_list()
+    return all_roles(builtin, custom), builtin_error or custom_error
 
 
 @st.cache_resource(show_spinner=False)

@@ -38,7 +38,7 @@ def role_picker(prefix: str, roles: list[Role], *, disabled: bool) -> tuple[Role
         disabled=disabled,
         on_change=_on_role_change,
         args=(prefix, by_name),
-        help="Fills the system prompt from roles.yaml. Edit it below for this chat only.",
+        help="Fills the system prompt from the role library (roles.yaml and your custom roles). Edit it below for this chat only.",
         format_func=lambda n: f"{n} · {by_name[n].language}" if by_name[n].language else n,
     )
     role = by_name[name]

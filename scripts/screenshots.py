@@ -97,6 +97,26 @@ def sweep_page(page, url: str) -> None:
     page.screenshot(path=OUT / "sweep.png")
 
 
+def history_page(page, url: str) -> None:
+    page.goto(f"{url}/History")
+    wait_until_idle(page, 60_000)
+    page.wait_for_timeout(600)
+    page.screenshot(path=OUT / "history.png")
+    box = page.get_by_label("Search every message")
+    box.fill("temperature")
+    box.press("Enter")
+    page.get_by_text("match").first.wait_for(timeout=15_000)
+    wait_until_idle(page)
+    page.screenshot(path=OUT / "history-search.png")
+
+
+def roles_page(page, url: str) -> None:
+    page.goto(f"{url}/Roles")
+    wait_until_idle(page, 60_000)
+    page.wait_for_timeout(600)
+    page.screenshot(path=OUT / "roles.png")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="chatlab-shots-"))
@@ -122,6 +142,8 @@ def main() -> None:
             fake.script_fn(varied_reply)
             compare_page(page, server.url)
             sweep_page(page, server.url)
+            history_page(page, server.url)
+            roles_page(page, server.url)
             browser.close()
     finally:
         server.stop()

@@ -1,0 +1,31 @@
+"""History in a real Chromium: search a past conversation, open it, continue it in the chat."""
+
+from __future__ import annotations
+
+from tests.browser.harness import send_chat, wait_until_idle
+
+
+def test_search_history_open_a_conversation_and_continue_it(live_app, page):
+    server, fake = live_app
+    page.goto(server.url)
+    wait_until_idle(page)
+    send_chat(page, "Tell me about the lighthouse at Alexandria")
+
+    page.goto(f"{server.url}/History")
+    wait_until_idle(page)
+    page.get_by_label("Search every message").fill("Alexandria")
+    page.get_by_label("Search every message").press("Enter")
+    page.get_by_text("1 message match").wait_for(timeout=15_000)
+    page.get_by_role("link", name="Open").first.click()
+    page.wait_for_url("**/?c=*", timeout=15_000)
+    wait_until_idle(page)
+    assert "Alexandria" in page.locator("[data-testid=stChatMessage]").first.inner_text()
+
+    send_chat(page, "And who built it?")
+    last = fake.chat_requests[-1].body["messages"]
+    assert [m["content"] for m in last if m["role"] == "user"] == [
+        "Tell me about the lighthouse at Alexandria",
+        "And who built it?",
+    ]
+    assert page.locator("[data-testid=stChatMessage]").count() == 4
+    assert page.errors == []

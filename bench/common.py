@@ -138,7 +138,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def fake_server_process(text: str, chunk_chars: int, startup_s: float = 20.0) -> Iterator[str]:
+def fake_server_process(
+    text: str, chunk_chars: int, startup_s: float = 20.0, extra_args: Sequence[str] = ()
+) -> Iterator[str]:
     """The same fake server in its own process (`python -m tests.fake_openai`); yields its base URL.
 
     For timing a client: a server thread in the measuring process competes with it for the GIL, which
@@ -146,7 +148,7 @@ def fake_server_process(text: str, chunk_chars: int, startup_s: float = 20.0) ->
     """
     port = _free_port()
     command = [sys.executable, "-m", "tests.fake_openai", "--port", str(port)]
-    command += ["--text", text, "--chunk-chars", str(chunk_chars)]
+    command += ["--text", text, "--chunk-chars", str(chunk_chars), *extra_args]
     base_url = f"http://127.0.0.1:{port}/v1"
     # Output to a file, not a PIPE: nobody reads it, and a full pipe would block the server.
     with tempfile.TemporaryFile() as log:

@@ -14,20 +14,21 @@ Run one after another the 8 panes would take 8×; the target is ≤ 1.3×. Runs 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench`, `chatlab` and `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, BenchResult, alternate, median, print_results, ratio_result  # noqa: E402
+from bench.common import (  # noqa: E402
+    BenchResult,
+    alternate,
+    fake_server_process,
+    median,
+    print_results,
+    ratio_result,
+)
 from chatlab.client import ChatClient  # noqa: E402
 from chatlab.compare import PaneSpec, create_comparison, send_to_panes  # noqa: E402
 from chatlab.endpoint import Endpoint  # noqa: E402
@@ -44,45 +45,14 @@ REPLY = "The lighthouse keeper climbed the stairs. " * 10  # 420 chars: 53 chunk
 LIMIT = 1.3
 ROUNDS, QUICK_ROUNDS = 5, 2
 
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
 
-
-@contextlib.contextmanager
-def slow_fake_server(startup_s: float = 20.0) -> Iterator[str]:
-    """`python -m tests.fake_openai` with a delay before and between chunks; yields its base URL.
-
-    Like bench.common.fake_server_process, which takes no delays.
-    """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "tests.fake_openai", "--port", str(port), "--text", REPLY]
-    command += ["--chunk-chars", str(CHUNK_CHARS), "--first-delay", str(FIRST_DELAY_S)]
-    command += ["--delay", str(CHUNK_DELAY_S)]
-    base_url = f"http://127.0.0.1:{port}/v1"
-    with tempfile.TemporaryFile() as log:  # a file, not a PIPE: a full pipe would block the server
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + startup_s
-            while True:
-                try:
-                    with _NO_PROXY.open(f"{base_url}/models", timeout=1):
-                        break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        log.seek(0)
-                        raise RuntimeError(
-                            f"fake server did not start: {log.read().decode()[-2000:]}"
-                        ) from None
-                    time.sleep(0.05)
-            yield base_url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+def slow_fake_server():
+    """The fake server in its own process, taking ~1 s per reply (0.5 s to the first chunk, then chunks)."""
+    return fake_server_process(
+        REPLY,
+        CHUNK_CHARS,
+        extra_args=("--first-delay", str(FIRST_DELAY_S), "--delay", str(CHUNK_DELAY_S)),
+    )
 
 
 class Comparisons:

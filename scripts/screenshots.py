@@ -17,7 +17,13 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser.harness import StreamlitServer, launch_chromium, send_chat, wait_until_idle  # noqa: E402
+from tests.browser.harness import (  # noqa: E402
+    StreamlitServer,
+    isolated_env,
+    launch_chromium,
+    send_chat,
+    wait_until_idle,
+)  # noqa: E402
 from tests.fake_openai import FakeOpenAI, Reply  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -113,7 +119,9 @@ def history_page(page, url: str) -> None:
 def roles_page(page, url: str) -> None:
     page.goto(f"{url}/Roles")
     wait_until_idle(page, 60_000)
-    page.wait_for_timeout(600)
+    page.get_by_placeholder("name, description or prompt text").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Chat").wait_for(timeout=30_000)
+    page.wait_for_timeout(800)
     page.screenshot(path=OUT / "roles.png")
 
 
@@ -125,13 +133,7 @@ def main() -> None:
         models=("gpt-4o-mini", "gpt-4o", "o4-mini"),
     ).start()
     server = StreamlitServer(
-        {
-            "OPENAI_BASE_URL": fake.base_url,
-            "OPENAI_API_KEY": "sk-demo-key-0000-7f3a",
-            "CHATLAB_MAX_RETRIES": "0",
-            "CHATLAB_DB": str(tmp / "shots.sqlite3"),
-            "CHATLAB_SECRETS": str(tmp / "none.toml"),
-        },
+        isolated_env(tmp, base_url=fake.base_url, api_key="sk-demo-key-0000-7f3a"),
         log_path=tmp / "streamlit.log",
     ).start()
     try:

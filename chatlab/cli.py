@@ -19,6 +19,7 @@ from typing import TextIO
 from chatlab import offline
 from chatlab.client import ChatClient
 from chatlab.context import MAX_CHOICES
+from chatlab.custom_roles import CustomRoles, all_roles
 from chatlab.endpoint import Endpoint
 from chatlab.events import KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta
 from chatlab.params import GenerationParams, ParamError
@@ -31,7 +32,7 @@ from chatlab.profiles import (
     from_preset,
     load_secrets,
 )
-from chatlab.roles import Role, find_role, load_roles_or_default, roles_path
+from chatlab.roles import Role, RolesError, find_role, load_roles_or_default, roles_path
 from chatlab.store import COMPLETE, ERROR, STOPPED, Message, Store
 from chatlab.turn import TurnSettings, send_turn
 from chatlab.usage import describe_reply
@@ -418,6 +419,10 @@ def run_chat(args: argparse.Namespace, term: Terminal, read: Callable[[str], str
                 f"roles.yaml could not be loaded, so only the default assistant is offered: {roles_error}"
             )
         )
+    try:  # the user's own roles from the Roles page, as in the app
+        roles = all_roles(roles, CustomRoles(builtin=roles))
+    except RolesError as exc:
+        term.line(term.red(f"Custom roles could not be loaded: {exc}"))
     role = roles[0] if args.role is None else find_role(roles, args.role)
     if role is None:
         raise CliError(f"No role named {args.role!r}. Roles: {', '.join(r.name for r in roles)}.", status=2)

@@ -328,3 +328,19 @@ def test_default_transcript_name_comes_from_the_title() -> None:
     assert str(default_transcript_path("../../etc/passwd", "abcdef0123")) == "etc-passwd-abcdef01.md"
     assert str(default_transcript_path("", "abcdef0123")) == "chat-abcdef01.md"
     assert str(default_transcript_path("你好 世界", "abcdef0123")) == "你好-世界-abcdef01.md"
+
+
+def test_a_custom_role_from_the_roles_page_is_available(
+    tmp_path, fake_openai: FakeOpenAI, chat_factory
+) -> None:
+    from chatlab.custom_roles import CustomRoles
+    from chatlab.roles import Role
+
+    # Next to the history database, where the Roles page keeps them by default.
+    CustomRoles(tmp_path / "custom_roles.yaml").save(
+        Role(name="Pirate", system="Ye talk like a pirate.", builtin=False)
+    )
+    chat = chat_factory(fake_openai, "--role", "Pirate")
+    assert "Pirate" in chat.prompt()
+    chat.say("ahoy")
+    assert fake_openai.last_body["messages"][0] == {"role": "system", "content": "Ye talk like a pirate."}

@@ -8,10 +8,10 @@ from chatlab.context import estimate_text_tokens, rows_needed
 from chatlab.turn import plan_context, request_record, send_turn
 from chatlab_ui import transcript_panel
 from chatlab_ui.chat_view import display_text, render_history, stream_reply
-from chatlab_ui.endpoint_panel import key_table, select_endpoint
+from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.nav import page_nav
 from chatlab_ui.reproduce_view import code_popover, reply_actions
-from chatlab_ui.resources import get_client, get_offline_server, get_roles, get_store
+from chatlab_ui.resources import get_client, get_roles, get_store
 from chatlab_ui.sidebar import chat_sidebar, restore_from
 from chatlab_ui.stream_guard import streaming, wait_for_previous_stream
 from chatlab_ui.usage_view import request_preview, usage_table
@@ -135,9 +135,7 @@ if pending:
         with st.chat_message("user"):
             st.markdown(display_text(text))
     with st.chat_message("assistant"):
-        if endpoint.offline and endpoint.base_url:
-            with st.spinner("Waiting for the local model to finish starting…"):
-                get_offline_server().wait_ready(timeout_s=120)
+        wait_for_offline(endpoint)
         # Clicking Stop reruns the script; the stream's generator is closed and keeps what arrived.
         st.button("Stop", key=f"{P}.stop_reply", icon=":material/stop_circle:")
         events = send_turn(

@@ -123,6 +123,16 @@ def _starting(server) -> None:
     st.info(f"Starting the local model… ({status.elapsed_s:.0f} s)", icon=":material/hourglass_top:")
 
 
+OFFLINE_START_TIMEOUT_S = 120
+
+
+def wait_for_offline(endpoint: Endpoint) -> None:
+    """Before a request to the local model, wait (with a spinner) until it has finished starting."""
+    if endpoint.offline and endpoint.base_url:
+        with st.spinner("Waiting for the local model to finish starting…"):
+            get_offline_server().wait_ready(timeout_s=OFFLINE_START_TIMEOUT_S)
+
+
 def key_table(client: ChatClient) -> None:
     """Per-key requests, tokens, errors and state (keys shown by their last 4 characters only)."""
     pool = getattr(client, "key_pool", None)

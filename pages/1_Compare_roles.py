@@ -12,11 +12,11 @@ from chatlab.compare import (
     send_to_panes,
 )
 from chatlab_ui.compare_setup import pane_setup
-from chatlab_ui.endpoint_panel import key_table, select_endpoint
+from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.nav import page_nav
 from chatlab_ui.panes import pane_columns, pane_header, pane_history, stream_panes
 from chatlab_ui.params_panel import depth_control, parameter_controls
-from chatlab_ui.resources import get_client, get_offline_server, get_roles, get_store
+from chatlab_ui.resources import get_client, get_roles, get_store
 from chatlab_ui.sidebar import model_picker
 from chatlab_ui.stream_guard import streaming, wait_for_previous_stream
 from chatlab_ui.usage_view import METRIC_COLUMNS, per_turn_view
@@ -102,9 +102,7 @@ if pending:
     if comparison_id is None:
         comparison_id = create_comparison(store, panes)
         st.query_params["cmp"] = comparison_id
-    if endpoint.offline and endpoint.base_url:
-        with st.spinner("Waiting for the local model to finish starting…"):
-            get_offline_server().wait_ready(timeout_s=120)
+    wait_for_offline(endpoint)
     st.button(
         "Stop",
         key=f"{P}.stop_reply",

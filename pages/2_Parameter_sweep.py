@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from chatlab.sweep import MAX_SAMPLES, SweepSpec, depth_ablation, run_sweep
-from chatlab_ui.endpoint_panel import key_table, select_endpoint
+from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.nav import page_nav
 from chatlab_ui.params_panel import parameter_controls
-from chatlab_ui.resources import get_client, get_offline_server, get_roles, get_store
+from chatlab_ui.resources import get_client, get_roles, get_store
 from chatlab_ui.sidebar import model_picker, role_picker
 from chatlab_ui.sweep_view import (
     ablation_results,
@@ -99,8 +99,7 @@ with sweep_tab:
 
     if pending and pending["run"] == "sweep":
         state = st.session_state[f"{P}.result"] = {"spec": pending["spec"], "items": [], "finished": False}
-        if endpoint.offline and endpoint.base_url:
-            get_offline_server().wait_ready(timeout_s=120)
+        wait_for_offline(endpoint)
         run_with_progress(
             state,
             run_sweep(client, pending["spec"], max_workers=workers),
@@ -154,8 +153,7 @@ with depth_tab:
             "finished": False,
             "total": len(pending["depths"]),
         }
-        if endpoint.offline and endpoint.base_url:
-            get_offline_server().wait_ready(timeout_s=120)
+        wait_for_offline(endpoint)
         run_with_progress(
             state,
             depth_ablation(

@@ -7,6 +7,7 @@ import streamlit as st
 from chatlab.context import estimate_text_tokens, rows_needed
 from chatlab.turn import plan_context, request_record, send_turn
 from chatlab_ui import transcript_panel
+from chatlab_ui.access import require_access
 from chatlab_ui.chat_view import display_text, render_history, stream_reply
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.nav import page_nav
@@ -21,6 +22,7 @@ VISIBLE_MESSAGES = 60  # older messages are drawn on request, so a long history 
 LARGE_MESSAGE_TOKENS = 32_000  # above this, ask before sending
 
 st.set_page_config(page_title="Chat Lab", page_icon="🧪", layout="wide")
+require_access()
 store = get_store()
 roles, roles_error = get_roles()
 

@@ -16,7 +16,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BenchResult, print_results  # noqa: E402
 
-BENCHMARKS = ("stream_overhead", "rerun_cost", "compare_concurrency", "offline_speed", "history_scale")
+BENCHMARKS = (
+    "stream_overhead",
+    "browser_stream",
+    "rerun_cost",
+    "compare_concurrency",
+    "offline_speed",
+    "history_scale",
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ from chatlab.compare import (
     panes_from_store,
     send_to_panes,
 )
+from chatlab_ui.access import require_access
 from chatlab_ui.compare_setup import pane_setup
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.nav import page_nav
@@ -23,6 +24,7 @@ from chatlab_ui.usage_view import METRIC_COLUMNS, per_turn_view
 
 P = "compare"
 st.set_page_config(page_title="Compare roles · Chat Lab", page_icon="🧪", layout="wide")
+require_access()
 store = get_store()
 roles, _ = get_roles()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from chatlab_ui.access import require_access
 from chatlab_ui.history_view import (
     KINDS,
     conversation_actions,
@@ -16,6 +17,7 @@ from chatlab_ui.nav import page_nav
 from chatlab_ui.resources import get_store
 
 st.set_page_config(page_title="History · Chat Lab", page_icon="🧪", layout="wide")
+require_access()
 store = get_store()
 page_nav()
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from chatlab_ui import roles_view as view
+from chatlab_ui.access import require_access
 from chatlab_ui.nav import page_nav
 from chatlab_ui.resources import get_builtin_roles, get_custom_role_list, get_custom_roles
 
 st.set_page_config(page_title="Roles · Chat Lab", page_icon="🧪", layout="wide")
+require_access()
 view.apply_pending()
 custom = get_custom_roles()
 builtin, builtin_error = get_builtin_roles()

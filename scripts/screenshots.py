@@ -125,6 +125,22 @@ def roles_page(page, url: str) -> None:
     page.screenshot(path=OUT / "roles.png")
 
 
+def lock_screen(browser, fake: FakeOpenAI, tmp: Path) -> None:
+    """A second server with CHATLAB_PASSWORD set: its lock screen, as every page shows it first."""
+    env = isolated_env(tmp / "locked", base_url=fake.base_url, api_key="sk-demo-key-0000-7f3a")
+    server = StreamlitServer({**env, "CHATLAB_PASSWORD": "demo-password"}, log_path=tmp / "locked.log")
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(server.start().url)
+        wait_until_idle(page, 60_000)
+        page.get_by_label("Password", exact=True).wait_for(timeout=30_000)
+        page.wait_for_timeout(600)
+        page.screenshot(path=OUT / "lock.png")
+        page.close()
+    finally:
+        server.stop()
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="chatlab-shots-"))
@@ -146,6 +162,7 @@ def main() -> None:
             sweep_page(page, server.url)
             history_page(page, server.url)
             roles_page(page, server.url)
+            lock_screen(browser, fake, tmp)
             browser.close()
     finally:
         server.stop()

@@ -40,6 +40,7 @@ def app_env(tmp_path, fake_openai: FakeOpenAI, monkeypatch) -> FakeOpenAI:
     monkeypatch.setenv("CHATLAB_DB", str(tmp_path / "app.sqlite3"))
     monkeypatch.setenv("CHATLAB_SECRETS", str(tmp_path / "no-secrets.toml"))
     monkeypatch.setenv("CHATLAB_CUSTOM_ROLES", str(tmp_path / "custom_roles.yaml"))
+    monkeypatch.delenv("CHATLAB_PASSWORD", raising=False)  # a developer's own password would lock every page
     st.cache_resource.clear()
     st.cache_data.clear()
     yield fake_openai

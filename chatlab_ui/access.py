@@ -1,0 +1,88 @@
+"""The lock screen every page shows first when an access password (CHATLAB_PASSWORD) is configured.
+
+Pages call require_access() right after st.set_page_config(), before they open the database, read the
+URL or draw a sidebar: on a locked session st.stop() ends the run there, so a deep link such as
+/History?c=… shows nothing but the lock screen (and keeps its ?c= for after the unlock).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+
+import streamlit as st
+
+from chatlab.access import AccessConfigError, check_password, configured_password, failure_delay, unlock_token
+
+K = "access"
+log = logging.getLogger(__name__)
+
+
+def require_access() -> None:
+    """Return if no password is set or this browser session has unlocked; else draw the lock screen and stop."""
+    try:
+        password = configured_password()
+    except AccessConfigError as exc:
+        log.error("Chat Lab stays locked: %s", exc)  # the detail names a file path: for the log, not visitors
+        with _panel():
+            st.error(
+                "The access password cannot be read, so this deployment stays locked. "
+                "Its administrator will find the reason in the server log.",
+                icon=":material/error:",
+            )
+        st.stop()
+    if password is None:
+        return
+    token = unlock_token(password)
+    if hmac.compare_digest(st.session_state.get(f"{K}.token", ""), token):
+        st.sidebar.button(
+            "Lock",
+            key=f"{K}.lock",
+            icon=":material/lock:",
+            type="tertiary",
+            on_click=_lock,
+            help="Lock this browser tab; the password is asked again.",
+        )
+        return
+    _lock_screen(password, token)
+    st.stop()
+
+
+def _lock() -> None:
+    st.session_state.pop(f"{K}.token", None)
+
+
+def _panel():
+    """A narrow, centred column under the app's title, so the form does not stretch across a wide page."""
+    outer = st.container(horizontal_alignment="center")
+    outer.space("large")
+    panel = outer.container(width=420)
+    panel.title("🧪 Chat Lab")
+    return panel
+
+
+def _lock_screen(password: str, token: str) -> None:
+    with _panel():
+        st.write("This deployment is protected by a password.")
+        # clear_on_submit: a wrong guess does not stay in the field (or in this session's state).
+        with st.form(f"{K}.form", clear_on_submit=True):
+            typed = st.text_input(
+                "Password", type="password", key=f"{K}.password", autocomplete="current-password"
+            )
+            submitted = st.form_submit_button(
+                "Unlock", key=f"{K}.unlock", type="primary", icon=":material/lock_open:", width="stretch"
+            )
+        if not submitted:
+            return
+        if check_password(typed, password):
+            st.session_state[f"{K}.token"] = token
+            st.session_state.pop(f"{K}.failures", None)
+            st.rerun()
+        # A growing wait per wrong guess makes scripted guessing in one session slow while costing a
+        # person who mistypes once half a second. (A new session starts again at 0.5 s: this slows
+        # brute force, it does not replace a strong password.)
+        failures = st.session_state.get(f"{K}.failures", 0) + 1
+        st.session_state[f"{K}.failures"] = failures
+        time.sleep(failure_delay(failures))
+        st.error("That password is not correct.", icon=":material/error:")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import streamlit as st
 
 from chatlab.params import GenerationParams, ParamError
+from chatlab.role_form import stop_list, stop_text
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def apply_defaults(prefix: str, params: dict) -> None:
     """Set controls to a role's default parameters (called from a widget callback)."""
     for name, value in params.items():
         if name == "stop":
-            value = "\n".join(json.dumps(s)[1:-1] for s in value)
+            value = stop_text(value)
         elif name == "seed":
             value = str(value)
         st.session_state[_key(prefix, name)] = value
@@ -176,7 +176,7 @@ def parameter_controls(prefix: str, *, disabled: bool = False) -> GenerationPara
             col.error(f"Seed must be a whole number, not {seed_text!r}; it is not sent.")
 
     on, col = _row(prefix, "stop", disabled)
-    stop_text = col.text_area(
+    typed_stops = col.text_area(
         "Stop sequences",
         key=_seed(prefix, "stop", ""),
         height=68,
@@ -187,7 +187,7 @@ def parameter_controls(prefix: str, *, disabled: bool = False) -> GenerationPara
         placeholder="one per line, e.g. \\n\\n",
     )
     if on:
-        chosen["stop"] = tuple(_unescape(line) for line in stop_text.splitlines() if line)
+        chosen["stop"] = tuple(stop_list(typed_stops))
 
     on, col = _row(prefix, "user", disabled)
     user = col.text_input(
@@ -219,8 +219,3 @@ def depth_control(prefix: str, *, disabled: bool = False) -> int | None:
         "0 sends only the system prompt and the new message.",
     )
     return None if value == "all" else int(value)
-
-
-def _unescape(line: str) -> str:
-    # Let people type \n and \t in a one-line field.
-    return line.replace("\\n", "\n").replace("\\t", "\t")

@@ -10,15 +10,9 @@ import streamlit as st
 
 from chatlab.context import history_messages
 from chatlab.store import Store
-from chatlab.sweep import (
-    SWEEPABLE,
-    ablation_frame,
-    chart_data,
-    csv_bytes,
-    parse_values,
-    samples_frame,
-    summarize,
-)
+from chatlab.sweep_ablation import ablation_frame
+from chatlab.sweep_plan import SWEEPABLE, parse_values
+from chatlab.sweep_table import chart_data, csv_bytes, samples_frame, summarize
 
 NO_AXIS = "(none)"
 CHARTED = {

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatlab.sweep import MAX_SAMPLES, SweepSpec, depth_ablation, run_sweep
+from chatlab.sweep import run_sweep
+from chatlab.sweep_ablation import depth_ablation
+from chatlab.sweep_plan import MAX_SAMPLES, SweepSpec
+from chatlab_ui.access import require_access
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.nav import page_nav
 from chatlab_ui.params_panel import parameter_controls
@@ -20,6 +23,7 @@ from chatlab_ui.sweep_view import (
 
 P = "sweep"
 st.set_page_config(page_title="Parameter sweep · Chat Lab", page_icon="🧪", layout="wide")
+require_access()
 store = get_store()
 roles, _ = get_roles()
 pending = st.session_state.pop(f"{P}.pending", None)

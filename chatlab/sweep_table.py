@@ -1,0 +1,167 @@
+"""A sweep's results as tables: the per-setting summary and its chart data, the tidy samples, CSV.
+
+Columns have nullable pandas dtypes, so a missing value is NA rather than a float NaN or None.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+
+import pandas as pd
+
+from chatlab.params import PARAM_NAMES, RANGES
+from chatlab.sweep import Sample
+from chatlab.sweep_plan import SweepSpec, Values, grid, request_batches
+from chatlab.textstats import describe, distinct_n, pairwise_similarity
+from chatlab.transcript import to_csv_bytes
+
+_INT_PARAMS = frozenset({"max_tokens", "n", "seed"})
+
+
+def typed_frame(rows: list[dict], dtypes: dict[str, str]) -> pd.DataFrame:
+    """A DataFrame with these columns and nullable dtypes (missing values are NA)."""
+    return pd.DataFrame(
+        {name: pd.Series([row.get(name) for row in rows], dtype=dtype) for name, dtype in dtypes.items()},
+        columns=list(dtypes),
+    )
+
+
+def _param_dtype(name: str) -> str:
+    if name in _INT_PARAMS:
+        return "Int64"
+    return "Float64" if name in RANGES else "str"
+
+
+SUMMARY_METRICS: dict[str, str] = {
+    "samples": "Int64",
+    "errors": "Int64",
+    "completion_tokens_mean": "Float64",
+    "completion_tokens_median": "Float64",
+    "completion_tokens_stdev": "Float64",
+    "distinct_1": "Float64",
+    "distinct_2": "Float64",
+    "similarity": "Float64",
+    "duration_mean_s": "Float64",
+    "ttft_mean_s": "Float64",
+    "refusals": "Int64",
+    "truncated": "Int64",  # finish_reason "length": cut by max_tokens
+    "tokens_estimated": "boolean",
+    "cost_usd": "Float64",
+}
+
+
+def summarize(samples: Sequence[Sample], spec: SweepSpec) -> pd.DataFrame:
+    """One row per setting that has samples, in grid order: the axis values, then SUMMARY_METRICS.
+
+    Text and token statistics use the replies that succeeded; `samples` and `errors` count all.
+    distinct-n and similarity are in chatlab.textstats; stdev is the sample stdev (None below 2 values).
+    `cost_usd` sums the known costs, None when none is known (e.g. a model without a price).
+    """
+    groups: dict[Values, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        groups[sample.values].append(sample)
+    rows = []
+    for point in grid(spec):
+        group = groups.get(point.values)
+        if not group:
+            continue
+        ok = [s for s in group if s.ok]
+        texts = [s.text for s in ok]
+        tokens = describe(s.completion_tokens for s in ok)
+        costs = [s.cost_usd for s in group if s.cost_usd is not None]
+        rows.append(
+            {
+                **dict(point.values),
+                "samples": len(group),
+                "errors": len(group) - len(ok),
+                "completion_tokens_mean": tokens.mean,
+                "completion_tokens_median": tokens.median,
+                "completion_tokens_stdev": tokens.stdev,
+                "distinct_1": distinct_n(texts, 1),
+                "distinct_2": distinct_n(texts, 2),
+                "similarity": pairwise_similarity(texts),
+                "duration_mean_s": describe(s.duration_s for s in ok).mean,
+                "ttft_mean_s": describe(s.ttft_s for s in ok).mean,
+                "refusals": sum(s.refusal for s in ok),
+                "truncated": sum(s.finish_reason == "length" for s in ok),
+                "tokens_estimated": any(s.usage_estimated for s in ok),
+                "cost_usd": math.fsum(costs) if costs else None,
+            }
+        )
+    return typed_frame(rows, {**{n: _param_dtype(n) for n in spec.axis_names}, **SUMMARY_METRICS})
+
+
+def chart_data(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary in long format for altair: the axis columns, then `metric` and `value` (Float64)."""
+    axes = [c for c in summary.columns if c in PARAM_NAMES]
+    metrics = [c for c in summary.columns if c in SUMMARY_METRICS and c != "tokens_estimated"]
+    wide = summary[axes + metrics].astype({m: "Float64" for m in metrics})
+    long = wide.melt(id_vars=axes, value_vars=metrics, var_name="metric", value_name="value")
+    return long.astype({"metric": "str", "value": "Float64"})
+
+
+SAMPLE_COLUMNS: dict[str, str] = {
+    **{name: _param_dtype(name) for name in PARAM_NAMES},
+    "model": "str",
+    "system_prompt": "str",
+    "prompt": "str",
+    "history_messages": "Int64",
+    "sample": "Int64",
+    "text": "str",
+    "prompt_tokens": "Int64",
+    "completion_tokens": "Int64",
+    "usage_estimated": "boolean",
+    "ttft_s": "Float64",
+    "duration_s": "Float64",
+    "tokens_per_s": "Float64",
+    "cost_usd": "Float64",
+    "finish_reason": "str",
+    "refusal": "boolean",
+    "error": "str",
+}
+
+
+def samples_frame(samples: Sequence[Sample], spec: SweepSpec) -> pd.DataFrame:
+    """Tidy: one row per sample in grid order, every parameter in its own column (SAMPLE_COLUMNS).
+
+    `n` is what the sample's request asked for (empty when it was not sent); `stop` is a JSON list.
+    """
+    points = grid(spec)
+    position = {p.values: i for i, p in enumerate(points)}
+    params_of = {p.values: p.params for p in points}
+    request_n = {first + k: count for first, count in request_batches(spec) for k in range(count)}
+    rows = []
+    for s in sorted(samples, key=lambda s: (position.get(s.values, len(points)), s.index)):
+        params = params_of.get(s.values) or spec.base_params.replace(**dict(s.values))
+        row = {name: getattr(params, name) for name in PARAM_NAMES}
+        row["stop"] = json.dumps(list(params.stop), ensure_ascii=False) if params.stop else None
+        n = request_n.get(s.index, 1)
+        row["n"] = n if n > 1 else None
+        row.update(
+            model=spec.model,
+            system_prompt=spec.system_prompt,
+            prompt=spec.prompt,
+            history_messages=len(spec.history),
+            sample=s.index,
+            text=s.text,
+            prompt_tokens=s.prompt_tokens,
+            completion_tokens=s.completion_tokens,
+            usage_estimated=s.usage_estimated,
+            ttft_s=s.ttft_s,
+            duration_s=s.duration_s,
+            tokens_per_s=s.tokens_per_s,
+            cost_usd=s.cost_usd,
+            finish_reason=s.finish_reason,
+            refusal=s.refusal,
+            error=s.error,
+        )
+        rows.append(row)
+    return typed_frame(rows, SAMPLE_COLUMNS)
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """A sweep table as CSV the way transcripts are written: UTF-8 with a BOM, formula cells neutralised."""
+    return to_csv_bytes(df)

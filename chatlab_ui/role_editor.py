@@ -1,0 +1,172 @@
+"""The Roles page's editor: the create/edit form for custom roles, and what fills or clears it.
+
+The library's buttons (Edit, Duplicate, New role) fill the form from callbacks, which Streamlit runs
+before the next script run, so they may set the widgets' values. Save is handled in the script (it needs
+the data editor's result), too late to set them: it hands its follow-up to the next run through
+`roles.pending`, which apply_pending runs before any widget is drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from chatlab.custom_roles import CustomRoles
+from chatlab.role_form import examples_from_table, role_from_form, stop_text
+from chatlab.roles import LANGUAGES, MAX_NAME_CHARS, Role
+from chatlab_ui.roles_page_state import LANGUAGE_NAMES, TAB_EDITOR, TAB_KEY, TAB_LIBRARY, notice, roles_key
+
+# (parameter, label, low, high, step); seed and stop are text fields.
+NUMBER_PARAMS = (
+    ("temperature", "Temperature", 0.0, 2.0, 0.05),
+    ("top_p", "Top P", 0.0, 1.0, 0.05),
+    ("presence_penalty", "Presence penalty", -2.0, 2.0, 0.1),
+    ("frequency_penalty", "Frequency penalty", -2.0, 2.0, 0.1),
+    ("max_tokens", "Max tokens", 1, 1_000_000, 1),
+)
+S = st.session_state
+
+
+def apply_pending() -> None:
+    """Run what the previous script run queued (form reset, tab switch): before any widget is drawn."""
+    pending = S.pop(roles_key("pending"), None)
+    if pending is None:
+        return
+    if "fill" in pending:
+        fill_form(*pending["fill"])
+    if "tab" in pending:
+        S[TAB_KEY] = pending["tab"]
+
+
+def fill_form(data: dict[str, Any], editing: str | None) -> None:
+    """Put a role (in the roles.yaml schema) into the editor's widgets; {} clears them."""
+    params = data.get("params", {})
+    S[roles_key("editing")] = editing
+    S[roles_key("form.name")] = data.get("name", "")
+    S[roles_key("form.description")] = data.get("description", "")
+    S[roles_key("form.language")] = data.get("language", "en")
+    S[roles_key("form.tags")] = list(data.get("tags", []))
+    S[roles_key("form.system")] = data.get("system", "")
+    for name, *_ in NUMBER_PARAMS:
+        S[roles_key(f"form.{name}")] = params.get(name)
+    S[roles_key("form.seed")] = "" if params.get("seed") is None else str(params["seed"])
+    S[roles_key("form.stop")] = stop_text(params.get("stop", []))
+    S[roles_key("form.examples_data")] = [dict(example) for example in data.get("examples", [])]
+    S[roles_key("form.generation")] = S.get(roles_key("form.generation"), 0) + 1  # a fresh data editor
+    S.pop(roles_key("form.error"), None)
+
+
+def start_new() -> None:
+    """Callback: an empty form, shown."""
+    fill_form({}, None)
+    S[TAB_KEY] = TAB_EDITOR
+
+
+def start_edit(role: Role) -> None:
+    """Callback: the form filled with `role`, shown; Save replaces that role."""
+    fill_form(role.to_dict(), role.name)
+    S[TAB_KEY] = TAB_EDITOR
+
+
+def clear_if_editing(name: str) -> None:
+    """Empty the form if it holds the role `name` (which was just deleted)."""
+    if (S.get(roles_key("editing")) or "").casefold() == name.casefold():
+        fill_form({}, None)
+
+
+def _role_from_widgets(examples: pd.DataFrame) -> Role:
+    """The role the editor describes; raises RolesError (a ValueError) with a message for the page."""
+    return role_from_form(
+        name=S.get(roles_key("form.name")),
+        description=S.get(roles_key("form.description")),
+        language=S.get(roles_key("form.language")),
+        tags=S.get(roles_key("form.tags")),
+        system=S.get(roles_key("form.system")),
+        numbers={key: S.get(roles_key(f"form.{key}")) for key, *_ in NUMBER_PARAMS},
+        seed=S.get(roles_key("form.seed")),
+        stop=S.get(roles_key("form.stop")),
+        examples=examples_from_table(examples),
+    )
+
+
+def editor(custom: CustomRoles, roles: list[Role]) -> None:
+    """The create/edit form; Save validates, stores and returns to the library."""
+    S.setdefault(roles_key("form.generation"), 0)
+    if roles_key("form.name") not in S:
+        fill_form({}, None)
+    editing = S.get(roles_key("editing"))
+    st.subheader(f"Edit '{editing}'" if editing else "New role")
+    st.caption(
+        "Custom roles are saved to "
+        f"`{custom.path}` and appear in every page's role picker. Leave a parameter empty to not preset it."
+    )
+    tags = sorted({t for r in roles for t in r.tags} | set(S.get(roles_key("form.tags")) or []))
+    with st.form(roles_key("form"), border=True):
+        name_col, language_col = st.columns([3, 1])
+        name_col.text_input("Name", key=roles_key("form.name"), max_chars=MAX_NAME_CHARS)
+        language_col.selectbox(
+            "Language", LANGUAGES, key=roles_key("form.language"), format_func=LANGUAGE_NAMES.get
+        )
+        st.text_input(
+            "Description", key=roles_key("form.description"), placeholder="one line shown under the picker"
+        )
+        st.multiselect(
+            "Tags",
+            tags,
+            key=roles_key("form.tags"),
+            accept_new_options=True,
+            placeholder="pick or type lowercase words",
+        )
+        st.text_area("System prompt", key=roles_key("form.system"), height=220)
+        st.markdown("**Default parameters** (optional)")
+        columns = st.columns(3)
+        for i, (key, label, low, high, step) in enumerate(NUMBER_PARAMS):
+            columns[i % 3].number_input(
+                label,
+                min_value=low,
+                max_value=high,
+                step=step,
+                key=roles_key(f"form.{key}"),
+                placeholder="not preset",
+            )
+        columns[2].text_input("Seed", key=roles_key("form.seed"), placeholder="not preset")
+        st.text_area(
+            "Stop sequences",
+            key=roles_key("form.stop"),
+            height=68,
+            placeholder="one per line, up to 4; write \\n for a newline",
+        )
+        st.markdown("**Few-shot examples** (optional): turns sent after the system prompt, in order")
+        examples = st.data_editor(
+            pd.DataFrame(
+                S.get(roles_key("form.examples_data")) or [], columns=["user", "assistant"], dtype="str"
+            ),
+            key=roles_key(f"form.examples.{S[roles_key('form.generation')]}"),
+            num_rows="dynamic",
+            width="stretch",
+            column_config={
+                "user": st.column_config.TextColumn("User says", width="large"),
+                "assistant": st.column_config.TextColumn("Assistant replies", width="large"),
+            },
+        )
+        save_col, cancel_col, _ = st.columns([1, 1, 4])
+        save = save_col.form_submit_button(
+            "Save role", key=roles_key("form.save"), type="primary", width="stretch"
+        )
+        cancel = cancel_col.form_submit_button("Cancel", key=roles_key("form.cancel"), width="stretch")
+    if error := S.get(roles_key("form.error")):
+        st.error(error)
+    if cancel:
+        S[roles_key("pending")] = {"fill": ({}, None), "tab": TAB_LIBRARY}
+        st.rerun()
+    if save:
+        try:
+            stored = custom.save(_role_from_widgets(examples), replacing=editing)
+        except (ValueError, OSError) as exc:  # RolesError is a ValueError
+            S[roles_key("form.error")] = f"Not saved: {exc}"
+            st.rerun()
+        S[roles_key("pending")] = {"fill": ({}, None), "tab": TAB_LIBRARY}
+        notice("success", f"Saved '{stored.name}'. It is now offered in every page's role picker.")
+        st.rerun()

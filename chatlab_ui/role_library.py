@@ -1,0 +1,185 @@
+"""The Roles page's library: search and filter every role, one card each, and the buttons on a card.
+
+The buttons (Edit, Duplicate, Delete, New role) run as callbacks, which Streamlit runs before the next
+script run: they may fill the editor's widgets and switch the tab.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import streamlit as st
+
+from chatlab.custom_roles import CustomRoles
+from chatlab.roles import LANGUAGES, Role, search_roles
+from chatlab_ui.role_editor import clear_if_editing, start_edit, start_new
+from chatlab_ui.roles_page_state import LANGUAGE_NAMES, notice, roles_key
+
+PAGE_SIZE = 40
+S = st.session_state
+
+
+def _rid(role: Role) -> str:
+    """A short, stable widget-key part for a role (names may hold any character)."""
+    digest = hashlib.sha1(f"{role.builtin}:{role.name.casefold()}".encode()).hexdigest()
+    return digest[:12]
+
+
+def _reset_limit() -> None:
+    S[roles_key("limit")] = PAGE_SIZE
+
+
+def _show_more() -> None:
+    S[roles_key("limit")] = S.get(roles_key("limit"), PAGE_SIZE) + PAGE_SIZE
+
+
+def _duplicate(custom: CustomRoles, role: Role) -> None:
+    try:
+        copy = custom.duplicate(role)
+    except (ValueError, OSError) as exc:
+        notice("error", f"Could not copy '{role.name}': {exc}")
+        return
+    start_edit(copy)
+    notice("success", f"Saved '{copy.name}', an editable copy of '{role.name}'. Change it below and save.")
+
+
+def _ask_delete(name: str) -> None:
+    S[roles_key("confirm_delete")] = name
+
+
+def _cancel_delete() -> None:
+    S.pop(roles_key("confirm_delete"), None)
+
+
+def _delete(custom: CustomRoles, name: str) -> None:
+    S.pop(roles_key("confirm_delete"), None)
+    try:
+        custom.delete(name)
+    except (ValueError, OSError) as exc:
+        notice("error", f"Could not delete '{name}': {exc}")
+        return
+    clear_if_editing(name)
+    notice("success", f"Deleted '{name}'.")
+
+
+def library(builtin: list[Role], custom_roles: list[Role], custom: CustomRoles) -> None:
+    """Search and filters, then one expander per matching role."""
+    roles = [*builtin, *custom_roles]
+    tags = sorted({t for r in roles for t in r.tags})
+    search, languages, tag_filter = st.columns([4, 2, 3], vertical_alignment="bottom")
+    query = search.text_input(
+        "Search",
+        key=roles_key("search"),
+        placeholder="name, description or prompt text",
+        on_change=_reset_limit,
+    )
+    chosen_languages = languages.multiselect(
+        "Language",
+        LANGUAGES,
+        key=roles_key("languages"),
+        format_func=LANGUAGE_NAMES.get,
+        on_change=_reset_limit,
+    )
+    chosen_tags = tag_filter.multiselect("Tags (any of)", tags, key=roles_key("tags"), on_change=_reset_limit)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        shown_kind = st.radio(
+            "Show",
+            ["All", "Built-in", "Custom"],
+            key=roles_key("kind"),
+            horizontal=True,
+            on_change=_reset_limit,
+            label_visibility="collapsed",
+        )
+        st.space("stretch")
+        st.button("New role", key=roles_key("new"), icon=":material/add:", on_click=start_new)
+
+    if shown_kind == "Built-in":
+        roles = builtin
+    elif shown_kind == "Custom":
+        roles = custom_roles
+    matches = search_roles(roles, query, languages=chosen_languages, tags=chosen_tags)
+    limit = S.get(roles_key("limit"), PAGE_SIZE)
+    st.caption(
+        f"{len(matches)} of {len(builtin) + len(custom_roles)} roles"
+        + (f" · showing the first {limit}" if len(matches) > limit else "")
+        + f" · {len(builtin)} built-in (read-only), {len(custom_roles)} custom"
+    )
+    if not matches:
+        st.info(
+            "No role matches these filters." if roles else "No custom roles yet: create one or import some."
+        )
+    for role in matches[:limit]:
+        role_card(role, custom)
+    if len(matches) > limit:
+        st.button(
+            f"Show {min(PAGE_SIZE, len(matches) - limit)} more", key=roles_key("more"), on_click=_show_more
+        )
+
+
+def _params_text(role: Role) -> str:
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in role.default_params().items())
+
+
+def role_card(role: Role, custom: CustomRoles) -> None:
+    """One role: what it sends (prompt, examples, parameters) and what can be done with it."""
+    label = f"**{role.name}** · {role.language}" + (f" · {', '.join(role.tags)}" if role.tags else "")
+    icon = ":material/lock:" if role.builtin else ":material/edit_note:"
+    rid = _rid(role)
+    with st.expander(label, icon=icon):
+        kind = "Built-in · read-only: duplicate it to edit a copy" if role.builtin else "Custom role"
+        st.caption(f"{kind} · {LANGUAGE_NAMES.get(role.language, role.language)}")
+        if role.description:
+            st.markdown(role.description)
+        st.markdown(f"**Default parameters:** {_params_text(role) or 'none (the page’s own settings apply)'}")
+        st.markdown(f"**System prompt** · {len(role.system):,} characters")
+        st.code(
+            role.system, language=None, wrap_lines=True, height=300 if len(role.system) > 1500 else "content"
+        )
+        if role.examples:
+            st.markdown(f"**Few-shot examples** · {len(role.examples)}")
+            for user, assistant in role.examples:
+                st.chat_message("user").markdown(user)
+                st.chat_message("assistant").markdown(assistant)
+        if role.builtin:
+            st.button(
+                "Duplicate to edit",
+                key=roles_key(f"dup.{rid}"),
+                icon=":material/content_copy:",
+                on_click=_duplicate,
+                args=(custom, role),
+            )
+        elif S.get(roles_key("confirm_delete")) == role.name:
+            st.warning(f"Delete '{role.name}'? This cannot be undone (export it first to keep a copy).")
+            with st.container(horizontal=True):
+                st.button(
+                    "Delete",
+                    key=roles_key(f"delete.yes.{rid}"),
+                    type="primary",
+                    on_click=_delete,
+                    args=(custom, role.name),
+                )
+                st.button("Cancel", key=roles_key(f"delete.no.{rid}"), on_click=_cancel_delete)
+        else:
+            with st.container(horizontal=True):
+                st.button(
+                    "Edit",
+                    key=roles_key(f"edit.{rid}"),
+                    icon=":material/edit:",
+                    on_click=start_edit,
+                    args=(role,),
+                )
+                st.button(
+                    "Duplicate",
+                    key=roles_key(f"dup.{rid}"),
+                    icon=":material/content_copy:",
+                    on_click=_duplicate,
+                    args=(custom, role),
+                )
+                st.button(
+                    "Delete",
+                    key=roles_key(f"delete.{rid}"),
+                    icon=":material/delete:",
+                    on_click=_ask_delete,
+                    args=(role.name,),
+                )

@@ -20,6 +20,7 @@ from chatlab.search import SearchHit, match_messages, snippet
 # Statuses of a stored message. A reply is written while it streams, so a crash leaves it 'streaming';
 # the next process start turns such rows into 'interrupted'.
 STREAMING, COMPLETE, INTERRUPTED, STOPPED, ERROR = "streaming", "complete", "interrupted", "stopped", "error"
+APP_STOPPED = "Chat Lab stopped while this reply was arriving; the text saved until then is kept."
 
 
 def now_iso() -> str:
@@ -472,8 +473,9 @@ class Store:
     def mark_streaming_interrupted(self) -> int:
         """Replies left 'streaming' by a process that died are interrupted; returns how many."""
         return self._write(
-            "UPDATE messages SET status = :interrupted, updated_at = :now WHERE status = :streaming",
-            {"interrupted": INTERRUPTED, "now": now_iso(), "streaming": STREAMING},
+            "UPDATE messages SET status = :interrupted, updated_at = :now, error = COALESCE(error, :why)"
+            " WHERE status = :streaming",
+            {"interrupted": INTERRUPTED, "now": now_iso(), "streaming": STREAMING, "why": APP_STOPPED},
         )
 
     # Search --------------------------------------------------------------------------------------

@@ -147,6 +147,7 @@ def test_a_reply_left_streaming_by_a_dead_process_becomes_interrupted(db_url):
     assert restarted.mark_streaming_interrupted() == 1
     reply = restarted.messages(cid)[-1]
     assert (reply.status, reply.content) == (INTERRUPTED, "half a rep")
+    assert "Chat Lab stopped" in reply.error  # the note says why, not "the server sent no finish reason"
     store.close()
     restarted.close()
 

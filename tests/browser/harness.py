@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,11 +41,24 @@ def isolated_env(folder: Path, *, base_url: str, api_key: str) -> dict[str, str]
         "CHATLAB_DB": str(folder / "chatlab.sqlite3"),
         "CHATLAB_SECRETS": str(folder / "no-secrets.toml"),
         "CHATLAB_CUSTOM_ROLES": str(folder / "custom_roles.yaml"),
+        "CHATLAB_PASSWORD": "",  # empty = no lock screen, whatever the developer's shell exports
     }
 
 
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
+
+
+def require_chromium() -> None:
+    """Skip the calling test when Chromium is missing (fail instead when CHATLAB_REQUIRE_BROWSER is set)."""
+    if chromium_available():
+        return
+    import pytest
+
+    message = "Chromium is not installed (scripts/install.sh --browser installs Debian's package)"
+    if os.environ.get("CHATLAB_REQUIRE_BROWSER"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def free_port() -> int:
@@ -105,6 +119,20 @@ class StreamlitServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
 
+    def kill(self) -> None:
+        """SIGKILL the server and any children it started, as a crash or an OOM kill would end it."""
+        if not self.process or self.process.poll() is not None:
+            return
+        # Children first (none with the file watcher off and no offline model, but a crash takes them
+        # too); read from /proc while the parent still lives, or they would be re-parented and lost.
+        for child in _children(self.process.pid):
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.kill()
+        self.process.wait(timeout=10)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -116,35 +144,67 @@ class StreamlitServer:
             self._log.close()
 
 
+def _children(pid: int) -> list[int]:
+    """Every descendant of `pid` (Linux /proc; [] elsewhere)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = [int(k) for k in task.read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *_children(kid)]
+    return found
+
+
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+# The page is drawn and no script run is in progress (a chat input, if any, is enabled).
+_IDLE_JS = (
+    "() => { const app = document.querySelector('[data-testid=stAppViewContainer]');"
+    " const t = document.querySelector('[data-testid=stChatInput] textarea');"
+    " return app && document.querySelector('[data-testid=stHeading]')"
+    " && !document.querySelector('[data-testid=stStatusWidget]') && (!t || !t.disabled); }"
+)
+# A reply has finished: the user message and a reply are drawn, no Stop button is left, the input is
+# enabled again. The argument is the number of chat messages before Enter was pressed.
+_REPLY_DONE_JS = """(before) => {
+    const t = document.querySelector('[data-testid=stChatInput] textarea');
+    const stop = [...document.querySelectorAll('button')].some(b => b.innerText.trim().endsWith('Stop'));
+    return document.querySelectorAll('[data-testid=stChatMessage]').length >= before + 2
+        && t && !t.disabled && !stop && !document.querySelector('[data-testid=stStatusWidget]');
+}"""
+_MESSAGES = "[data-testid=stChatMessage]"
+_CHAT_BOX = "[data-testid=stChatInput] textarea"
+
+
 def wait_until_idle(page, timeout_ms: int = 30_000) -> None:
     """Wait until the page is drawn and no script run is in progress (a chat input, if any, is enabled)."""
-    page.wait_for_function(
-        "() => { const app = document.querySelector('[data-testid=stAppViewContainer]');"
-        " const t = document.querySelector('[data-testid=stChatInput] textarea');"
-        " return app && document.querySelector('[data-testid=stHeading]')"
-        " && !document.querySelector('[data-testid=stStatusWidget]') && (!t || !t.disabled); }",
-        timeout=timeout_ms,
-    )
+    page.wait_for_function(_IDLE_JS, timeout=timeout_ms)
 
 
 def send_chat(page, text: str, timeout_ms: int = 60_000) -> None:
     """Type a message, press Enter, and wait until its reply has finished streaming."""
-    before = page.locator("[data-testid=stChatMessage]").count()
-    box = page.locator("[data-testid=stChatInput] textarea")
+    before = page.locator(_MESSAGES).count()
+    box = page.locator(_CHAT_BOX)
     box.fill(text)
     box.press("Enter")
-    # Done = the user message and a reply are drawn, no Stop button is left, the input is enabled again.
-    page.wait_for_function(
-        """(before) => {
-            const t = document.querySelector('[data-testid=stChatInput] textarea');
-            const stop = [...document.querySelectorAll('button')].some(b => b.innerText.trim().endsWith('Stop'));
-            return document.querySelectorAll('[data-testid=stChatMessage]').length >= before + 2
-                && t && !t.disabled && !stop && !document.querySelector('[data-testid=stStatusWidget]');
-        }""",
-        arg=before,
-        timeout=timeout_ms,
-    )
+    page.wait_for_function(_REPLY_DONE_JS, arg=before, timeout=timeout_ms)
+
+
+# The same two for Playwright's async API: many sessions in one thread (one sync Playwright cannot be
+# shared between threads).
+async def wait_until_idle_async(page, timeout_ms: int = 30_000) -> None:
+    """wait_until_idle for an async Playwright page."""
+    await page.wait_for_function(_IDLE_JS, timeout=timeout_ms)
+
+
+async def send_chat_async(page, text: str, timeout_ms: int = 60_000) -> None:
+    """send_chat for an async Playwright page."""
+    before = await page.locator(_MESSAGES).count()
+    box = page.locator(_CHAT_BOX)
+    await box.fill(text)
+    await box.press("Enter")
+    await page.wait_for_function(_REPLY_DONE_JS, arg=before, timeout=timeout_ms)

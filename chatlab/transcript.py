@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from chatlab.usage import describe_reply
 FORMAT = "chatlab-transcript"
 VERSION = 1
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# Every imported message costs about a kilobyte of Python objects and one INSERT, so a 20 MB file of
+# tiny rows ("user,a" repeated) would take gigabytes and minutes. Real conversations hold hundreds.
+MAX_IMPORT_MESSAGES = 20_000
 ROLES = ("user", "assistant", "system")
 STATUSES = (STREAMING, COMPLETE, INTERRUPTED, STOPPED, ERROR)
 
@@ -345,6 +349,23 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
 # Import ------------------------------------------------------------------------------------------------
 
 
+# Files people pick by mistake, recognised by their first bytes, so the error can say what they are.
+_BINARY_SIGNATURES = (
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (an Excel .xlsx workbook, or a 'Download all' zip: unzip it and import its files "
+        "one by one)",
+    ),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel or Word file (.xls / .doc)"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+
+
 def _decode(data: bytes) -> str:
     if not data:
         raise TranscriptError("The file is empty.")
@@ -353,13 +374,27 @@ def _decode(data: bytes) -> str:
             f"The file is too large to import ({len(data) / 1024 / 1024:.1f} MB; "
             f"the limit is {MAX_IMPORT_BYTES // 1024 // 1024} MB)."
         )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise TranscriptError(
-            f"This is not a UTF-8 text file (undecodable byte at position {exc.start}); "
-            "export the transcript as CSV (UTF-8) or JSON."
-        ) from None
+    for signature, what in _BINARY_SIGNATURES:
+        if data.startswith(signature):
+            raise TranscriptError(
+                f"This is {what}, not a text file; import a CSV (UTF-8) or JSON transcript exported by Chat Lab."
+            )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # A byte-order mark makes UTF-16 unambiguous (Notepad's "Unicode", some Excel exports): read it.
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise TranscriptError(
+                "The file starts like UTF-16 text but is not valid UTF-16; save it as CSV (UTF-8) or JSON."
+            ) from None
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise TranscriptError(
+                f"This is not a UTF-8 text file (undecodable byte at position {exc.start}); "
+                "export the transcript as CSV (UTF-8) or JSON."
+            ) from None
     if "\x00" in text:
         raise TranscriptError(
             "This is not a UTF-8 text file (it contains NUL bytes: binary data or UTF-16?)."
@@ -367,6 +402,13 @@ def _decode(data: bytes) -> str:
     if not text.strip():
         raise TranscriptError("The file is empty.")
     return text
+
+
+def _too_many_messages(count: str) -> TranscriptError:
+    return TranscriptError(
+        f"The transcript holds {count} messages; Chat Lab imports at most {MAX_IMPORT_MESSAGES:,} "
+        "per file. Split it into several files."
+    )
 
 
 def read_transcript(data: bytes, filename: str) -> ImportedTranscript:
@@ -421,6 +463,8 @@ def _finish_messages(messages: list[dict]) -> list[dict]:
 
 
 # CSV import ---------------------------------------------------------------------------------------------
+
+_CSV_READ_COLUMNS = frozenset(COLUMNS)
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
@@ -482,23 +526,32 @@ def _parse_stop(text: str, where: str) -> list[str] | None:
 
 
 def _read_csv(text: str, filename: str) -> ImportedTranscript:
+    rows: list[list[str]] = []
     try:
-        rows = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+        for row in csv.reader(io.StringIO(text, newline="")):
+            if not row:
+                continue
+            if len(rows) > MAX_IMPORT_MESSAGES:  # the header and MAX_IMPORT_MESSAGES rows are read
+                raise _too_many_messages(f"more than {MAX_IMPORT_MESSAGES:,}")
+            rows.append(row)
     except csv.Error as exc:
         raise TranscriptError(f"This CSV file cannot be read: {exc}.") from None
     if not rows:
         raise TranscriptError("The file is empty.")
     header = [h.strip() for h in rows[0]]
-    duplicates = sorted({h for h in header if h and header.count(h) > 1})
+    # Counter, not header.count(): a hostile header of a million columns must not take quadratic time.
+    duplicates = sorted(h for h, n in Counter(header).items() if h and n > 1)
     if duplicates:
-        raise TranscriptError(f"The CSV header repeats column(s): {', '.join(duplicates)}.")
+        shown = ", ".join(duplicates[:10]) + (", …" if len(duplicates) > 10 else "")
+        raise TranscriptError(f"The CSV header repeats column(s): {shown}.")
     missing = [c for c in ("role", "content") if c not in header]
     if missing:
         found = ", ".join(h for h in header[:12] if h) or "none"
         raise TranscriptError(
             f"The CSV is missing the required column(s): {', '.join(missing)} (found: {found})."
         )
-    position = {name: i for i, name in enumerate(header) if name}
+    # Only the columns Chat Lab reads: other columns are ignored, and must not cost memory per row.
+    position = {name: i for i, name in enumerate(header) if name in _CSV_READ_COLUMNS}
     records: list[dict[str, str]] = []
     for number, row in enumerate(rows[1:], start=1):
         if len(row) > len(header) and any(cell.strip() for cell in row[len(header) :]):
@@ -641,6 +694,8 @@ def _read_json(text: str) -> ImportedTranscript:
     raw_messages = document.get("messages")
     if not isinstance(raw_messages, list):
         raise TranscriptError('Wrong transcript shape: "messages" must be a list.')
+    if len(raw_messages) > MAX_IMPORT_MESSAGES:
+        raise _too_many_messages(f"{len(raw_messages):,}")
 
     conv: dict = {"id": conversation.get("id")}
     for name in _CONVERSATION_TEXT_FIELDS:

@@ -9,6 +9,7 @@ from itertools import groupby
 import streamlit as st
 
 from chatlab.events import Event, KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta
+from chatlab.safe_markdown import without_images
 from chatlab.store import ERROR, INTERRUPTED, STOPPED, STREAMING, Message
 from chatlab.usage import describe_reply
 
@@ -26,10 +27,11 @@ STATUS_NOTES = {
 
 
 def display_text(text: str) -> str:
+    """Markdown for a message: cut to DISPLAY_CHARS, and images shown as links (see chatlab.safe_markdown)."""
     if len(text) <= DISPLAY_CHARS:
-        return text
-    return (
-        text[:DISPLAY_CHARS] + f"\n\n… *({len(text) - DISPLAY_CHARS:,} more characters not shown here; "
+        return without_images(text)
+    return without_images(text[:DISPLAY_CHARS]) + (
+        f"\n\n… *({len(text) - DISPLAY_CHARS:,} more characters not shown here; "
         "download the transcript for the full text)*"
     )
 
@@ -39,12 +41,12 @@ def _reply_body(m: Message) -> None:
         with st.expander("Reasoning", expanded=False):
             st.markdown(display_text(m.reasoning))
     if m.status == ERROR:
-        st.error(m.error or "The request failed.", icon=":material/error:")
+        st.error(without_images(m.error or "The request failed."), icon=":material/error:")
     elif m.content:
         st.markdown(display_text(m.content))
     if m.status in STATUS_NOTES:
         note, icon = STATUS_NOTES[m.status]
-        st.caption(f"{icon} {note}" + (f" Error: {m.error}" if m.error else ""))
+        st.caption(f"{icon} {note}" + (f" Error: {without_images(m.error)}" if m.error else ""))
     if m.status != ERROR:
         st.caption(describe_reply(m))
 
@@ -124,7 +126,8 @@ def stream_reply(events: Iterable[Event]) -> StreamDone | None:
     def draw(cursor: str = "▌") -> None:
         for choice, (thinking, body) in areas.items():
             if reasoning[choice]:
-                thinking.caption("💭 " + display_text("".join(reasoning[choice]))[-600:])
+                # Cut first, then escape: a cut between an escaping backslash and its "![" would undo it.
+                thinking.caption("💭 " + without_images("".join(reasoning[choice])[-600:]))
             if texts[choice]:
                 body.markdown(display_text("".join(texts[choice])) + cursor)
 
@@ -139,7 +142,7 @@ def stream_reply(events: Iterable[Event]) -> StreamDone | None:
         elif isinstance(event, KeyNotice):
             st.toast(event.message, icon=":material/key:")
         elif isinstance(event, StreamError):
-            st.error(event.message, icon=":material/error:")
+            st.error(without_images(event.message), icon=":material/error:")
         elif isinstance(event, StreamDone):
             done = event
             continue

@@ -114,7 +114,8 @@ def conversation_actions(store: Store, conversation_id: str) -> None:
     if conversation is None:
         return
     with st.container(border=True):
-        st.subheader(conversation.title or "(untitled)")
+        # A title is plain text (an imported file may carry any): never Markdown, so never a loaded image.
+        st.subheader(escape_markdown(conversation.title) if conversation.title else "(untitled)")
         open_link(conversation.id, conversation.kind, conversation.comparison_id, label="Open and continue")
         title = st.text_input("Title", value=conversation.title, key=f"history.title.{conversation_id}")
         if title.strip() and title != conversation.title:

@@ -8,6 +8,7 @@ from chatlab.client import ChatClient
 from chatlab.endpoint import Endpoint
 from chatlab.events import StreamDone, StreamError, TextDelta
 from chatlab.reproduce import ReplayError, curl_code, diff_markdown, python_code, replay, word_diff
+from chatlab.safe_markdown import without_images
 from chatlab.store import Message
 
 
@@ -59,7 +60,7 @@ def _run_replay(client: ChatClient, message: Message) -> dict:
         for event in replay(client, message.request):
             if isinstance(event, TextDelta) and event.choice == 0:
                 pieces.append(event.text)
-                placeholder.markdown("".join(pieces) + "▌")
+                placeholder.markdown(without_images("".join(pieces)) + "▌")
             elif isinstance(event, StreamError):
                 result["error"] = event.message
             elif isinstance(event, StreamDone):
@@ -75,12 +76,12 @@ def _run_replay(client: ChatClient, message: Message) -> dict:
 def _show_replay(message: Message, result: dict) -> None:
     with st.container(border=True):
         if result["error"]:
-            st.error(f"Replay failed: {result['error']}")
+            st.error(f"Replay failed: {without_images(result['error'])}")
         old, new = st.columns(2)
         old.caption("Stored reply")
-        old.markdown(message.content)
+        old.markdown(without_images(message.content))
         new.caption(f"Replayed now · {result['meta']}")
-        new.markdown(result["text"])
+        new.markdown(without_images(result["text"]))
         st.caption("Word-level difference (~~removed~~, **added**)")
         st.markdown(diff_markdown(word_diff(message.content, result["text"])))
         st.button(

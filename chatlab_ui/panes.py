@@ -9,6 +9,7 @@ import streamlit as st
 
 from chatlab.events import ReasoningDelta, StreamDone, StreamError, TextDelta
 from chatlab.parallel import Tagged
+from chatlab.safe_markdown import without_images
 from chatlab.store import Message
 from chatlab_ui.chat_view import REDRAW_INTERVAL_S, display_text, render_history
 
@@ -23,7 +24,7 @@ def pane_columns(count: int) -> list:
 
 
 def pane_header(column, title: str, caption: str) -> None:
-    column.markdown(f"**{title}**")
+    column.markdown(f"**{without_images(title)}**")  # a role name may come from an imported collection
     column.caption(caption)
 
 

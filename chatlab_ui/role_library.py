@@ -13,6 +13,7 @@ import streamlit as st
 
 from chatlab.custom_roles import CustomRoles
 from chatlab.roles import LANGUAGES, Role, search_roles
+from chatlab.safe_markdown import without_images
 from chatlab_ui.role_editor import clear_if_editing, start_edit, start_new
 from chatlab_ui.roles_page_state import LANGUAGE_NAMES, notice, roles_key
 
@@ -123,14 +124,17 @@ def _params_text(role: Role) -> str:
 
 def role_card(role: Role, custom: CustomRoles) -> None:
     """One role: what it sends (prompt, examples, parameters) and what can be done with it."""
-    label = f"**{role.name}** · {role.language}" + (f" · {', '.join(role.tags)}" if role.tags else "")
+    # Names and descriptions may come from an imported collection: drawn as Markdown, but never as images.
+    label = f"**{without_images(role.name)}** · {role.language}" + (
+        f" · {', '.join(role.tags)}" if role.tags else ""
+    )
     icon = ":material/lock:" if role.builtin else ":material/edit_note:"
     rid = _rid(role)
     with st.expander(label, icon=icon):
         kind = "Built-in · read-only: duplicate it to edit a copy" if role.builtin else "Custom role"
         st.caption(f"{kind} · {LANGUAGE_NAMES.get(role.language, role.language)}")
         if role.description:
-            st.markdown(role.description)
+            st.markdown(without_images(role.description))
         st.markdown(f"**Default parameters:** {_params_text(role) or 'none (the page’s own settings apply)'}")
         st.markdown(f"**System prompt** · {len(role.system):,} characters")
         st.code(

@@ -8,6 +8,7 @@ from chatlab.client import ChatClient
 from chatlab.endpoint import Endpoint
 from chatlab.params import PARAM_NAMES
 from chatlab.roles import Role
+from chatlab.safe_markdown import without_images
 from chatlab.store import Message
 from chatlab.turn import TurnSettings
 from chatlab_ui.params_panel import apply_defaults, depth_control, parameter_controls
@@ -43,7 +44,7 @@ def role_picker(prefix: str, roles: list[Role], *, disabled: bool) -> tuple[Role
     )
     role = by_name[name]
     if role.description:
-        st.caption(role.description)
+        st.caption(without_images(role.description))
     system_prompt = st.text_area(
         "System prompt", key=f"{prefix}.system_prompt", height=140, disabled=disabled
     )

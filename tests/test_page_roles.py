@@ -234,3 +234,12 @@ def test_a_broken_custom_file_is_reported_and_builtins_still_work(app_env):
     at.switch_page("app.py").run()
     assert not at.exception
     assert len(at.selectbox(key="chat.role").options) == len(load_roles())
+
+
+def test_an_imported_role_cannot_make_the_page_load_an_image(app_env):
+    # A collection's description is drawn as Markdown; an image in it would be fetched on sight.
+    leak = "![x](http://127.0.0.1:9/leak)"
+    custom_file().save(Role(name="Sneaky", system="x", description=f"Helpful {leak}", builtin=False))
+    at = roles_page().run()
+    shown = [m.value for m in at.markdown if "Helpful" in m.value]
+    assert shown == ["Helpful \\" + leak]  # an escaped `!`: a link the user may open, not an image

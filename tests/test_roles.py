@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -425,22 +424,20 @@ def billion_laughs(levels: int = 9, fanout: int = 9) -> str:
     return "\n".join(lines)
 
 
-def test_billion_laughs_is_refused_quickly(tmp_path):
+def test_billion_laughs_is_refused_before_it_expands(tmp_path):
+    # Expanded, this document would not fit in memory; tests/test_hostile_input.py runs such bombs
+    # under a memory cap and a deadline. Here: the refusal and its message.
     path = write(tmp_path, billion_laughs())
-    started = time.perf_counter()
     with pytest.raises(RolesError, match="YAML bomb"):
         load_roles(path)
-    assert time.perf_counter() - started < 2.0
 
 
-def test_merge_key_bomb_is_refused_quickly(tmp_path):
+def test_merge_key_bomb_is_refused_before_it_expands(tmp_path):
     # Two aliases per level: only ~80 aliases, but merging doubles the mapping at every level.
     lines = ["m0: &m0 {k: v}"] + [f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}]}}" for i in range(1, 41)]
     path = write(tmp_path, "\n".join(lines) + "\n")
-    started = time.perf_counter()
     with pytest.raises(RolesError, match="YAML bomb"):
         load_roles(path)
-    assert time.perf_counter() - started < 2.0
 
 
 def test_too_many_aliases(tmp_path):

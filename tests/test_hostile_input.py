@@ -31,6 +31,7 @@ from chatlab.custom_roles import MAX_CUSTOM_FILE_BYTES
 from chatlab.role_import import MAX_IMPORT_BYTES as MAX_COLLECTION_BYTES
 from chatlab.roles import MAX_FILE_BYTES as MAX_ROLES_BYTES
 from chatlab.transcript import MAX_IMPORT_BYTES, MAX_IMPORT_MESSAGES
+from tests.browser.harness import isolated_env
 from tests.fake_openai import FakeOpenAI, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,14 +265,7 @@ report(
 
 def test_a_1_mb_message_asks_first_then_is_stored_and_sent_whole(tmp_path):
     with FakeOpenAI(default=Reply(text="I read all of it.")) as fake:
-        env = {
-            "OPENAI_BASE_URL": fake.base_url,
-            "OPENAI_API_KEY": "sk-test-huge-0000",
-            "CHATLAB_MAX_RETRIES": "0",
-            "CHATLAB_DB": str(tmp_path / "app.sqlite3"),
-            "CHATLAB_SECRETS": str(tmp_path / "no-secrets.toml"),
-            "CHATLAB_CUSTOM_ROLES": str(tmp_path / "custom_roles.yaml"),
-        }
+        env = isolated_env(tmp_path, base_url=fake.base_url, api_key="sk-test-huge-0000")
         result = run_capped(HUGE_MESSAGE, ROOT / "app.py", env=env)
         sent = fake.chat_requests
     assert result["exceptions"] == []
@@ -408,12 +402,7 @@ def test_the_chat_still_works_and_says_why_when_a_roles_file_is_a_bomb(variable,
     bomb.write_text(billion_laughs(), encoding="utf-8")
     with FakeOpenAI(default=Reply(text="Still answering.")) as fake:
         env = {
-            "OPENAI_BASE_URL": fake.base_url,
-            "OPENAI_API_KEY": "sk-test-bomb-0000",
-            "CHATLAB_MAX_RETRIES": "0",
-            "CHATLAB_DB": str(tmp_path / "app.sqlite3"),
-            "CHATLAB_SECRETS": str(tmp_path / "no-secrets.toml"),
-            "CHATLAB_CUSTOM_ROLES": str(tmp_path / "custom_roles.yaml"),
+            **isolated_env(tmp_path, base_url=fake.base_url, api_key="sk-test-bomb-0000"),
             variable: str(bomb),
         }
         result = run_capped(CHAT_WITH_ROLES, ROOT / "app.py", env=env)

@@ -208,3 +208,11 @@ async def send_chat_async(page, text: str, timeout_ms: int = 60_000) -> None:
     await box.fill(text)
     await box.press("Enter")
     await page.wait_for_function(_REPLY_DONE_JS, arg=before, timeout=timeout_ms)
+
+
+def search_history(page, query: str, expect: str | None = None, timeout_ms: int = 60_000) -> None:
+    """On the History page: search for `query` and wait for the result line (default: "… match “query”")."""
+    box = page.get_by_label("Search every message")
+    box.fill(query)
+    box.press("Enter")
+    page.get_by_text(expect or f"match “{query}”").wait_for(timeout=timeout_ms)

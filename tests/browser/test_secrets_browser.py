@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser.harness import StreamlitServer, isolated_env, send_chat, wait_until_idle
+from tests.browser.harness import StreamlitServer, isolated_env, search_history, send_chat, wait_until_idle
 from tests.fake_openai import FakeOpenAI, Reply
 
 MESSAGES = "[data-testid=stChatMessage]"
@@ -185,11 +185,9 @@ def test_a_canary_key_appears_in_no_file_export_log_page_or_frame(canary_app, pa
     # History: search, then every conversation zipped in each format.
     page.goto(f"{server.url}/History")
     wait_until_idle(page)
-    search = page.get_by_label("Search every message")
-    search.fill("canary")
-    search.press("Enter")
-    page.get_by_text("match “canary”").wait_for(timeout=15_000)
+    search_history(page, "canary")
     evidence.page(page, "history search")
+    search = page.get_by_label("Search every message")
     search.fill("")
     search.press("Enter")
     wait_until_idle(page)

@@ -20,7 +20,7 @@ from chatlab.search import SearchHit, match_messages, snippet
 # Statuses of a stored message. A reply is written while it streams, so a crash leaves it 'streaming';
 # the next process start turns such rows into 'interrupted'.
 STREAMING, COMPLETE, INTERRUPTED, STOPPED, ERROR = "streaming", "complete", "interrupted", "stopped", "error"
-APP_STOPPED = "Chat Lab stopped while this reply was arriving; the text saved until then is kept."
+APP_STOPPED = "Chat Lab was stopped while this reply was arriving."
 
 
 def now_iso() -> str:

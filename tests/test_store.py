@@ -7,7 +7,7 @@ import pytest
 
 from chatlab.db import create_store_engine
 from chatlab.migrations import MIGRATIONS, applied_migrations, apply_migrations
-from chatlab.store import INTERRUPTED, STREAMING, Store
+from chatlab.store import APP_STOPPED, INTERRUPTED, STREAMING, Store
 
 
 def test_migrations_run_once_and_are_recorded(db_url):
@@ -147,7 +147,7 @@ def test_a_reply_left_streaming_by_a_dead_process_becomes_interrupted(db_url):
     assert restarted.mark_streaming_interrupted() == 1
     reply = restarted.messages(cid)[-1]
     assert (reply.status, reply.content) == (INTERRUPTED, "half a rep")
-    assert "Chat Lab stopped" in reply.error  # the note says why, not "the server sent no finish reason"
+    assert reply.error == APP_STOPPED  # the note says why, not "the server sent no finish reason"
     store.close()
     restarted.close()
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import expect
 
-from chatlab.store import INTERRUPTED, STREAMING
+from chatlab.store import APP_STOPPED, INTERRUPTED, STREAMING
 from tests.browser.harness import StreamlitServer, isolated_env, search_history, wait_until_idle
 from tests.fake_openai import FakeOpenAI, Reply
 
@@ -110,6 +110,9 @@ def test_a_reply_cut_by_a_killed_server_is_kept_and_marked_interrupted(chromium,
         expect(messages.nth(0)).to_contain_text(USER_TEXT, timeout=DEADLINE_MS)
         expect(messages.nth(1)).to_contain_text(partial.strip(), timeout=DEADLINE_MS)
         expect(messages.nth(1)).to_contain_text(INTERRUPTED_NOTE, timeout=DEADLINE_MS)
+        expect(messages.nth(1)).to_contain_text(
+            APP_STOPPED, timeout=DEADLINE_MS
+        )  # why: not the server's fault
         # Retry is offered for the interrupted turn.
         expect(messages.nth(1).locator("button", has_text="Retry").first).to_be_visible(timeout=DEADLINE_MS)
 

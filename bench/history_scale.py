@@ -35,9 +35,10 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench.common import BenchResult, alternate, median, print_results, ratio_result  # noqa: E402
-from chatlab.db import writer  # noqa: E402
+from chatlab.csvfile import to_csv_bytes  # noqa: E402
 from chatlab.store import Store  # noqa: E402
-from chatlab.transcript import to_csv_bytes, to_dataframe  # noqa: E402
+from chatlab.store.db import writer  # noqa: E402
+from chatlab.transcript import to_dataframe  # noqa: E402
 
 EXPORT_MESSAGES = 10_000
 SEARCH_MESSAGES, QUICK_SEARCH_MESSAGES = 100_000, 20_000

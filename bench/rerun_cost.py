@@ -38,7 +38,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from bench.common import ROOT, BenchResult, alternate, fake_server, median, print_results, ratio_result  # noqa: E402
 from chatlab.params import GenerationParams  # noqa: E402
 from chatlab.prices import cost_usd  # noqa: E402
-from chatlab.roles import ROLES_PATH, load_roles_or_default  # noqa: E402
+from chatlab.roles import load_roles_or_default, roles_path  # noqa: E402
 from chatlab.store import Message, Store  # noqa: E402
 from chatlab.turn import TurnSettings, plan_context, request_record  # noqa: E402
 
@@ -70,7 +70,7 @@ def prose(rng: random.Random, chars: int = MESSAGE_CHARS) -> str:
 def fill_conversation(store: Store, messages: int, seed: int) -> str:
     """A conversation of `messages` alternating user/assistant rows, as send_turn would have left it."""
     rng = random.Random(seed)
-    role = load_roles_or_default(ROLES_PATH)[0][0]
+    role = load_roles_or_default(roles_path())[0][0]
     settings = TurnSettings(
         model=MODEL,
         params=GenerationParams(temperature=0.7),

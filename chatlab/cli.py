@@ -19,7 +19,6 @@ from typing import TextIO
 from chatlab import offline
 from chatlab.client import ChatClient
 from chatlab.context import MAX_CHOICES
-from chatlab.custom_roles import CustomRoles, all_roles
 from chatlab.endpoint import Endpoint
 from chatlab.events import KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta
 from chatlab.params import GenerationParams, ParamError
@@ -33,6 +32,7 @@ from chatlab.profiles import (
     load_secrets,
 )
 from chatlab.roles import Role, RolesError, find_role, load_roles_or_default, roles_path
+from chatlab.roles.custom import CustomRoles, all_roles
 from chatlab.store import COMPLETE, ERROR, STOPPED, Message, Store
 from chatlab.turn import TurnSettings, send_turn
 from chatlab.usage import describe_reply

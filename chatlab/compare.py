@@ -16,12 +16,13 @@ from functools import partial
 import pandas as pd
 
 from chatlab.client import ChatClient
+from chatlab.csvfile import to_csv_bytes
 from chatlab.events import Event
 from chatlab.parallel import Tagged, run_parallel
 from chatlab.params import PARAM_NAMES, GenerationParams
 from chatlab.roles import Role, find_role
 from chatlab.store import Conversation, Message, Store
-from chatlab.transcript import DTYPES, param_cells, to_csv_bytes
+from chatlab.transcript import DTYPES, param_cells
 from chatlab.turn import TurnSettings, send_turn, title_from
 
 KIND = "compare"

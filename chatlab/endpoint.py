@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -39,19 +37,3 @@ class Endpoint:
     @property
     def display_url(self) -> str:
         return self.base_url or "https://api.openai.com/v1"
-
-
-def endpoint_from_env(environ: Mapping[str, str] | None = None) -> Endpoint:
-    """The endpoint the environment describes (OPENAI_API_KEY, OPENAI_BASE_URL, HTTPS_PROXY, ...)."""
-    env = os.environ if environ is None else environ
-    timeout = env.get("CHATLAB_TIMEOUT")
-    retries = env.get("CHATLAB_MAX_RETRIES")
-    return Endpoint(
-        name="environment",
-        base_url=env.get("OPENAI_BASE_URL") or None,
-        api_keys=split_keys(env.get("OPENAI_API_KEY")),
-        proxy=env.get("HTTPS_PROXY") or env.get("https_proxy") or None,
-        timeout_s=float(timeout) if timeout else DEFAULT_TIMEOUT_S,
-        max_retries=int(retries) if retries else DEFAULT_MAX_RETRIES,
-        default_model=env.get("CHATLAB_MODEL") or None,
-    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from chatlab.roles import YamlFileError, load_yaml_guarded, node_line, read_text_capped
+from chatlab.yamlguard import YamlFileError, load_yaml_guarded, node_line, read_text_capped
 
 PRICES_ENV = "CHATLAB_PRICES"
 DEFAULT_PRICES_PATH = Path(__file__).resolve().parent / "prices.yaml"
@@ -218,9 +218,9 @@ def cost_usd(
 
 
 def format_usd(cost: float | None) -> str:
-    """A cost for display: "" for unknown, "$0" for free, enough digits for fractions of a cent."""
+    """A cost for display: "—" for unknown (never "$0"), "$0" for free, enough digits for fractions of a cent."""
     if cost is None:
-        return ""
+        return "—"
     if cost == 0:
         return "$0"
     if cost >= 1:

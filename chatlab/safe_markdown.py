@@ -14,6 +14,7 @@ stray backslash in rare code is the price of never missing an image.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 _FENCE_OPEN = re.compile(r"(`{3,}|~{3,})(.*)")
@@ -116,3 +117,48 @@ def _split_code_spans(line: str) -> list[tuple[str, bool]] | None:
         index = closer + 1
     pieces.append((line[position:], False))
     return pieces
+
+
+# Literal text ----------------------------------------------------------------------------------------
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; these can start markup
+# (emphasis, links, HTML, headings, lists, tables, code) or Streamlit extras ($math$, :emoji:, :red[...]).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&\"'=^])")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` shown literally in Markdown: no emphasis, links, HTML, headings, math or code from it."""
+    return marked_runs([("", text)])
+
+
+def marked_runs(runs: Iterable[tuple[str, str]]) -> str:
+    """Markdown for runs of literal text, each wrapped in its marker ("", "**", "~~"); the text is escaped."""
+    out: list[str] = []
+    at_line_start = True
+    for marker, text in runs:
+        for index, line in enumerate(text.split("\n")):
+            if index:
+                out.append("  \n")  # a hard break: a single newline would be a soft one
+                at_line_start = True
+            if not line:
+                continue
+            if at_line_start:
+                # Leading spaces would start an indented code block: keep them as non-breaking spaces.
+                body = line.lstrip(" \t")
+                indent = line[: len(line) - len(body)]
+                out.append(indent.replace("\t", "    ").replace(" ", "&nbsp;"))
+                line = body
+                at_line_start = False
+            core = line.strip()
+            if not marker or not core:
+                out.append(_literal(line))
+                continue
+            # Emphasis cannot open after or close before a space: keep the spaces outside the markers.
+            start = line.index(core)
+            lead, trail = line[:start], line[start + len(core) :]
+            out.append(f"{lead}{marker}{_literal(core)}{marker}{trail}")
+    return "".join(out)
+
+
+def _literal(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)

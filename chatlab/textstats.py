@@ -13,17 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-# Scripts written without spaces between words: Han ideographs (CJK Unified + Extension A, compatibility
-# ideographs, Extensions B and later) and Japanese kana. Hangul is left out on purpose: Korean puts
-# spaces between words, so its syllables group into words like Latin letters do.
-_CJK = (
-    "\u3005\u3007"  # 々 〇
-    "\u3040-\u30ff"  # hiragana, katakana
-    "\u3400-\u4dbf"  # CJK Extension A
-    "\u4e00-\u9fff"  # CJK Unified Ideographs
-    "\uf900-\ufaff"  # CJK Compatibility Ideographs
-    "\U00020000-\U0003134f"  # Extensions B–G and the compatibility supplement
-)
+from chatlab.cjk import UNSPACED
+
+_CJK = UNSPACED
 # One CJK character, or a run of letters/digits that are not CJK ([^\W_] is "word character but not _").
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chatlab.prices import format_usd
 from chatlab.store import Message, ReplyMetrics
 
 
@@ -78,15 +79,6 @@ def _seconds(value: float | None) -> str:
     return f"{value:.2f} s" if value is not None else "—"
 
 
-def format_cost(value: float | None) -> str:
-    """Blank (an em dash), not $0, when the model's price is unknown."""
-    if value is None:
-        return "—"
-    if value == 0:
-        return "$0"
-    return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
-
-
 def describe_reply(m: Message) -> str:
     """The one-line metadata shown under a reply: model, tokens, cost, speed, finish."""
     parts = [m.model or "?"]
@@ -94,7 +86,7 @@ def describe_reply(m: Message) -> str:
         est = " (estimated)" if m.usage_estimated else ""
         parts.append(f"{m.prompt_tokens} → {m.completion_tokens} tokens{est}")
     if m.cost_usd is not None:
-        parts.append(format_cost(m.cost_usd))
+        parts.append(format_usd(m.cost_usd))
     if m.ttft_s is not None:
         parts.append(f"first token {_seconds(m.ttft_s)}")
     if m.tokens_per_s is not None:

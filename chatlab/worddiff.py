@@ -5,28 +5,14 @@ from __future__ import annotations
 import difflib
 import re
 
+from chatlab.cjk import DIFF_CHARS
+from chatlab.safe_markdown import marked_runs
+
 EQUAL, INSERT, DELETE = "equal", "insert", "delete"
 
-# Scripts written without spaces between words: each character is a token of its own.
-_CJK = (
-    "\u2e80-\u2fdf"  # CJK radicals, Kangxi radicals
-    "\u3000-\u303f"  # CJK symbols and punctuation
-    "\u3040-\u30ff"  # Hiragana, Katakana
-    "\u3100-\u312f\u3190-\u31ff"  # Bopomofo, Kanbun, CJK strokes, Katakana extensions
-    "\u3400-\u4dbf"  # CJK extension A
-    "\u4e00-\u9fff"  # CJK unified ideographs
-    "\uac00-\ud7af"  # Hangul syllables
-    "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\ufe30-\ufe4f"  # CJK compatibility forms
-    "\uff00-\uffef"  # half- and full-width forms (，。！ etc.)
-    "\U00020000-\U0003134f"  # CJK extensions B-G
-)
+_CJK = DIFF_CHARS  # each character is a token of its own
 # Whitespace runs are tokens too, so joining the tokens gives the text back exactly.
 _TOKEN = re.compile(rf"\s+|[{_CJK}]|[^\W{_CJK}]+|[^\s{_CJK}]", re.UNICODE)
-
-# Every ASCII punctuation character may be backslash-escaped in CommonMark; these can start markup
-# (emphasis, links, HTML, headings, lists, tables, code) or Streamlit extras ($math$, :emoji:, :red[...]).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&\"'=^])")
 
 
 def tokens(text: str) -> list[str]:
@@ -94,47 +80,9 @@ def _merge(ops: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def escape_markdown(text: str) -> str:
-    """`text` shown literally in Markdown: no emphasis, links, HTML, headings, math or code from it."""
-    return _render([(EQUAL, text)])
-
-
 def diff_markdown(ops: list[tuple[str, str]]) -> str:
     """Deletions as ~~strike~~, insertions as **bold**; the texts themselves are escaped."""
-    return _render(ops)
+    return marked_runs((_MARKERS[op], text) for op, text in ops)
 
 
 _MARKERS = {DELETE: "~~", INSERT: "**", EQUAL: ""}
-
-
-def _render(ops: list[tuple[str, str]]) -> str:
-    out: list[str] = []
-    at_line_start = True
-    for op, text in ops:
-        marker = _MARKERS[op]
-        for index, line in enumerate(text.split("\n")):
-            if index:
-                out.append("  \n")  # a hard break: a single newline would be a soft one
-                at_line_start = True
-            if not line:
-                continue
-            if at_line_start:
-                # Leading spaces would start an indented code block: keep them as non-breaking spaces.
-                body = line.lstrip(" \t")
-                indent = line[: len(line) - len(body)]
-                out.append(indent.replace("\t", "    ").replace(" ", "&nbsp;"))
-                line = body
-                at_line_start = False
-            core = line.strip()
-            if not marker or not core:
-                out.append(_escape(line))
-                continue
-            # Emphasis cannot open after or close before a space: keep the spaces outside the markers.
-            start = line.index(core)
-            lead, trail = line[:start], line[start + len(core) :]
-            out.append(f"{lead}{marker}{_escape(core)}{marker}{trail}")
-    return "".join(out)
-
-
-def _escape(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)

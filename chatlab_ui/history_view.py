@@ -7,19 +7,18 @@ import re
 import pandas as pd
 import streamlit as st
 
-from chatlab.exports import FORMATS, export_archive, export_conversation
+from chatlab.prices import format_usd
+from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Store
-from chatlab.transcript import TranscriptError, import_transcript
-from chatlab.usage import format_cost
+from chatlab.transcript import (
+    FORMATS,
+    TranscriptError,
+    export_archive,
+    export_conversation,
+    import_transcript,
+)
 
 KINDS = {"All": None, "Chats": "chat", "Comparisons": "compare"}
-_MARKUP_NOISE = re.compile(r"[*_`#|]+|-{3,}")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
-
-
-def escape_markdown(text: str) -> str:
-    """Stored text shown as plain text: markdown syntax in it is escaped, never interpreted."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def highlighted(snippet: str) -> str:
@@ -27,8 +26,8 @@ def highlighted(snippet: str) -> str:
     parts = re.split(r"\[\[(.*?)\]\]", snippet)
     out = []
     for index, part in enumerate(parts):
-        # A snippet is a glimpse, not a rendering: drop markdown emphasis and table pipes, then escape.
-        text = escape_markdown(" ".join(_MARKUP_NOISE.sub(" ", part).split()))
+        # A snippet is a glimpse, not a rendering: its text verbatim (escaped), on one line.
+        text = escape_markdown(" ".join(part.split()))
         out.append(f":orange-background[**{text}**]" if index % 2 else text)
     return "".join(out)
 
@@ -93,7 +92,7 @@ def conversation_table(store: Store, kind: str | None) -> str | None:
             "Role": [s.role_name or "" for s in summaries],
             "Messages": [s.message_count for s in summaries],
             "Tokens": [(s.prompt_tokens or 0) + (s.completion_tokens or 0) for s in summaries],
-            "Cost": [format_cost(s.cost_usd) for s in summaries],
+            "Cost": [format_usd(s.cost_usd) for s in summaries],
         }
     )
     event = st.dataframe(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from chatlab.params import GenerationParams, ParamError
-from chatlab.role_form import stop_list, stop_text
+from chatlab.roles.form import stop_list, stop_text
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import streamlit as st
 
 from chatlab import offline
 from chatlab.client import ChatClient
-from chatlab.custom_roles import CustomRoles, all_roles, custom_roles_path
 from chatlab.endpoint import Endpoint
 from chatlab.roles import Role, RolesError, load_roles_or_default, roles_path
+from chatlab.roles.custom import CustomRoles, all_roles, custom_roles_path
 from chatlab.store import Store
 
 

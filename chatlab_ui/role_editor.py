@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from chatlab.custom_roles import CustomRoles
-from chatlab.role_form import examples_from_table, role_from_form, stop_text
 from chatlab.roles import LANGUAGES, MAX_NAME_CHARS, Role
+from chatlab.roles.custom import CustomRoles
+from chatlab.roles.form import examples_from_table, role_from_form, stop_text
 from chatlab_ui.roles_page_state import LANGUAGE_NAMES, TAB_EDITOR, TAB_KEY, TAB_LIBRARY, notice, roles_key
 
 # (parameter, label, low, high, step); seed and stop are text fields.

@@ -1,6 +1,6 @@
 """The Roles page's Import tab: upload a role collection, preview it with its flags, choose, import.
 
-Nothing is stored until Import is pressed; the parsing, marking and storing are in chatlab.role_import.
+Nothing is stored until Import is pressed; the parsing, marking and storing are in chatlab.roles.importer.
 """
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from chatlab.custom_roles import CustomRoles
-from chatlab.role_import import (
+from chatlab.roles import Role
+from chatlab.roles.custom import CustomRoles
+from chatlab.roles.importer import (
     CONTENT_FILTER,
     MAX_IMPORT_BYTES,
     MAX_PROMPT_CHARS,
@@ -19,7 +20,6 @@ from chatlab.role_import import (
     mark_candidates,
     parse_collection,
 )
-from chatlab.roles import Role
 from chatlab_ui.roles_page_state import roles_key
 
 S = st.session_state

@@ -10,9 +10,9 @@ import streamlit as st
 
 from chatlab.context import history_messages
 from chatlab.store import Store
-from chatlab.sweep_ablation import ablation_frame
-from chatlab.sweep_plan import SWEEPABLE, parse_values
-from chatlab.sweep_table import chart_data, csv_bytes, samples_frame, summarize
+from chatlab.sweep.ablation import ablation_frame
+from chatlab.sweep.plan import SWEEPABLE, parse_values
+from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
 
 NO_AXIS = "(none)"
 CHARTED = {

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatlab.exports import export_conversation
 from chatlab.store import Store
-from chatlab.transcript import TranscriptError, import_transcript
+from chatlab.transcript import TranscriptError, export_conversation, import_transcript
 
 
 def _exporter(store: Store, conversation_id: str, fmt: str):

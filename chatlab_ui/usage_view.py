@@ -10,9 +10,10 @@ import streamlit as st
 
 from chatlab.context import ContextWindow
 from chatlab.params import request_kwargs
+from chatlab.prices import format_usd
 from chatlab.store import ReplyMetrics
 from chatlab.turn import TurnSettings
-from chatlab.usage import format_cost, totals, turn_usage
+from chatlab.usage import totals, turn_usage
 
 METRIC_COLUMNS = {
     "First token (s)": st.column_config.NumberColumn(format="%.2f"),
@@ -39,7 +40,7 @@ _PER_TURN = {
 def per_turn_view(frame: pd.DataFrame) -> pd.DataFrame:
     """A comparison's rows with readable headings; unknown costs shown as '—', estimates as 'yes'."""
     view = frame[[c for c in _PER_TURN if c in frame.columns]].rename(columns=_PER_TURN)
-    view["Cost"] = [format_cost(None if pd.isna(v) else float(v)) for v in view["Cost"]]
+    view["Cost"] = [format_usd(None if pd.isna(v) else float(v)) for v in view["Cost"]]
     view["Estimated"] = ["yes" if v is True else "" for v in view["Estimated"]]
     return view
 
@@ -58,7 +59,7 @@ def usage_table(replies: Sequence[ReplyMetrics]) -> None:
             "First token (s)": [r.ttft_s for r in rows],
             "Duration (s)": [r.duration_s for r in rows],
             "Tokens/s": [r.tokens_per_s for r in rows],
-            "Cost": [format_cost(r.cost_usd) for r in rows],
+            "Cost": [format_usd(r.cost_usd) for r in rows],
             "Finish": [r.finish_reason for r in rows],
             "Choices": [r.choices for r in rows],
         }
@@ -71,9 +72,9 @@ def usage_table(replies: Sequence[ReplyMetrics]) -> None:
     if sums.cost_usd is None:
         cost, cost_help = "—", "No model in this conversation has a known price (see chatlab/prices.yaml)."
     elif sums.cost_complete:
-        cost, cost_help = format_cost(sums.cost_usd), "From the price table in chatlab/prices.yaml."
+        cost, cost_help = format_usd(sums.cost_usd), "From the price table in chatlab/prices.yaml."
     else:
-        cost, cost_help = f"≥ {format_cost(sums.cost_usd)}", "Some turns used a model with no known price."
+        cost, cost_help = f"≥ {format_usd(sums.cost_usd)}", "Some turns used a model with no known price."
     d.metric("Cost", cost, help=cost_help)
     st.dataframe(
         frame,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatlab.sweep import run_sweep
-from chatlab.sweep_ablation import depth_ablation
-from chatlab.sweep_plan import MAX_SAMPLES, SweepSpec
+from chatlab.sweep.ablation import depth_ablation
+from chatlab.sweep.plan import MAX_SAMPLES, SweepSpec
+from chatlab.sweep.run import run_sweep
 from chatlab_ui.access import require_access
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.nav import page_nav

@@ -333,8 +333,8 @@ def test_default_transcript_name_comes_from_the_title() -> None:
 def test_a_custom_role_from_the_roles_page_is_available(
     tmp_path, fake_openai: FakeOpenAI, chat_factory
 ) -> None:
-    from chatlab.custom_roles import CustomRoles
     from chatlab.roles import Role
+    from chatlab.roles.custom import CustomRoles
 
     # Next to the history database, where the Roles page keeps them by default.
     CustomRoles(tmp_path / "custom_roles.yaml").save(

@@ -20,10 +20,10 @@ from chatlab.compare import (
     send_to_panes,
 )
 from chatlab.events import StreamDone, StreamError
-from chatlab.migrations import MIGRATIONS
 from chatlab.params import PARAM_NAMES, GenerationParams
 from chatlab.roles import Role
 from chatlab.store import COMPLETE, ERROR, STOPPED, Store
+from chatlab.store.migrations import MIGRATIONS
 from chatlab.turn import TurnSettings
 from tests.fake_openai import Reply
 

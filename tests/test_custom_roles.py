@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from chatlab import custom_roles as custom_module
-from chatlab.custom_roles import CustomRoles, all_roles, copy_name, custom_roles_path
 from chatlab.roles import MAX_NAME_CHARS, Role, RolesError, load_roles, parse_roles, search_roles
+from chatlab.roles import custom as custom_module
+from chatlab.roles.custom import CustomRoles, all_roles, copy_name, custom_roles_path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = [
@@ -209,7 +209,7 @@ def test_concurrent_saves_from_threads_all_land(path):
 def test_concurrent_saves_from_two_processes_all_land(path):
     script = (
         "import sys\n"
-        "from chatlab.custom_roles import CustomRoles\n"
+        "from chatlab.roles.custom import CustomRoles\n"
         "from chatlab.roles import Role\n"
         "store = CustomRoles(sys.argv[1], builtin=[])\n"
         "for i in range(15):\n"

@@ -3,9 +3,8 @@ import zipfile
 
 import pytest
 
-from chatlab.exports import export_archive, export_conversation
 from chatlab.store import Store
-from chatlab.transcript import import_transcript
+from chatlab.transcript import export_archive, export_conversation, import_transcript
 
 
 def test_an_archive_holds_one_importable_file_per_conversation(tmp_path):

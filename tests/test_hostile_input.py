@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from chatlab.custom_roles import MAX_CUSTOM_FILE_BYTES
-from chatlab.role_import import MAX_IMPORT_BYTES as MAX_COLLECTION_BYTES
-from chatlab.roles import MAX_FILE_BYTES as MAX_ROLES_BYTES
+from chatlab.roles.custom import MAX_CUSTOM_FILE_BYTES
+from chatlab.roles.importer import MAX_IMPORT_BYTES as MAX_COLLECTION_BYTES
 from chatlab.transcript import MAX_IMPORT_BYTES, MAX_IMPORT_MESSAGES
+from chatlab.yamlguard import MAX_FILE_BYTES as MAX_ROLES_BYTES
 from tests.browser.harness import isolated_env
 from tests.fake_openai import FakeOpenAI, Reply
 
@@ -330,7 +330,7 @@ ROLE_SOURCES = {
     "custom roles file": (
         MAX_CUSTOM_FILE_BYTES,
         """
-        from chatlab.custom_roles import CustomRoles
+        from chatlab.roles.custom import CustomRoles
         from chatlab.roles import RolesError
         try:
             report(roles=len(CustomRoles(sys.argv[1], builtin=[]).list()))
@@ -341,7 +341,7 @@ ROLE_SOURCES = {
     "role collection import": (
         MAX_COLLECTION_BYTES,
         """
-        from chatlab.role_import import RoleImportError, parse_collection
+        from chatlab.roles.importer import RoleImportError, parse_collection
         try:
             report(roles=len(parse_collection(open(sys.argv[1], "rb").read(), "collection.yaml")))
         except RoleImportError as exc:
@@ -365,7 +365,7 @@ def test_yaml_bombs_in_roles_are_refused_with_a_clear_message(source, bomb, tmp_
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("prompts.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(MB), "looks like a binary file"),
+        ("prompts.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(MB), "a PNG image, not a text file"),
         ("prompts.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         ("prompts.csv", b"act,prompt\r\n" + b"a,b\r\n" * (MAX_COLLECTION_BYTES // 5), "files over 10 MB"),
     ],
@@ -374,7 +374,7 @@ def test_role_collections_that_are_not_collections_are_refused(name, data, messa
     path = tmp_path / name
     path.write_bytes(data)
     code = """
-    from chatlab.role_import import RoleImportError, parse_collection
+    from chatlab.roles.importer import RoleImportError, parse_collection
     try:
         report(roles=len(parse_collection(open(sys.argv[1], "rb").read(), os.path.basename(sys.argv[1]))))
     except RoleImportError as exc:

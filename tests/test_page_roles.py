@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatlab.custom_roles import CustomRoles
 from chatlab.roles import Role, load_roles
+from chatlab.roles.custom import CustomRoles
 from tests.shared_data import SHARED_DATA, shared_file
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

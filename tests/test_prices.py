@@ -113,7 +113,7 @@ def test_local_model_is_free_not_unknown(prices):
 def test_unknown_model_has_no_price(prices, model):
     assert price_for(model, prices) is None
     assert cost_usd(model, 1_000, 1_000, prices=prices) is None
-    assert format_usd(cost_usd(model, 1_000, 1_000, prices=prices)) == ""
+    assert format_usd(cost_usd(model, 1_000, 1_000, prices=prices)) == "—"
 
 
 def test_cost_with_default_table():
@@ -130,7 +130,7 @@ def test_negative_tokens_are_rejected(prices):
 
 
 def test_format_usd():
-    assert format_usd(None) == ""
+    assert format_usd(None) == "—"
     assert format_usd(12.3456) == "$12.35"
     assert format_usd(0.0123) == "$0.0123"
     assert format_usd(0.0000412) == "$0.000041"

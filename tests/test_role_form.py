@@ -1,4 +1,4 @@
-"""chatlab.role_form: the Roles editor's fields turned into a role, without a browser."""
+"""chatlab.roles.form: the Roles editor's fields turned into a role, without a browser."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from chatlab.role_form import examples_from_table, role_from_form, stop_list, stop_text
 from chatlab.roles import RolesError
+from chatlab.roles.form import examples_from_table, role_from_form, stop_list, stop_text
 
 
 def fields(**overrides):

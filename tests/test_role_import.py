@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from chatlab.custom_roles import CustomRoles
-from chatlab.role_import import (
+from chatlab.roles import Role, load_roles, roles_to_yaml
+from chatlab.roles.custom import CustomRoles
+from chatlab.roles.importer import (
     MAX_IMPORT_BYTES,
     MAX_PROMPT_CHARS,
     Candidate,
@@ -21,7 +22,6 @@ from chatlab.role_import import (
     mark_candidates,
     parse_collection,
 )
-from chatlab.roles import Role, load_roles, roles_to_yaml
 from tests.shared_data import SHARED_DATA, shared_file
 
 ZH_JSON = SHARED_DATA / "prompts-zh.json"
@@ -239,17 +239,21 @@ YAML_BOMB = b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
 @pytest.mark.parametrize(
     ("data", "filename", "message"),
     [
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "roles.json", "binary file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "roles.json", "a PNG image, not a text file"),
         (b'[{"act": "A", "prompt": "B"},\n {"act": "C" "prompt": "D"}]', "roles.json", "line 2, column 14"),
         (b'{"act": "A", "prompt": "B"}', "roles.json", "expected a JSON list"),
         (b'[{"act": "A"}]', "roles.json", "entry 1: the 'prompt' for 'A' is empty"),
         (b'[{"act": "A", "prompt": ["x"]}]', "roles.json", "'prompt' must be text"),
         (b"[" * 100_000 + b"]" * 100_000, "deep.json", "nested too deeply"),
         (b"act,text\nPoet,Write.\n", "roles.csv", "line 1: the CSV has no 'prompt' column"),
-        (b'act,prompt\nPoet,"Write.\n', "roles.csv", "malformed CSV"),
+        (
+            b'act,prompt\nPoet,"Write.\n',
+            "roles.csv",
+            "line 2: a quoted field starts here and is never closed",
+        ),
         (b"act,prompt\nPoet,Write, then rhyme.\n", "roles.csv", "line 2: expected 2 fields"),
         (b"act,prompt\n,Write.\n", "roles.csv", "line 2: the 'act'"),
-        (b"act,prompt\nPoet,caf\xe9\n", "roles.csv", "line 2: the file is not valid UTF-8"),
+        (b"act,prompt\nPoet,caf\xe9\n", "roles.csv", "not a UTF-8 text file \\(undecodable byte on line 2"),
         (b"", "roles.csv", "is empty"),
         (b"  \n\n", "roles.json", "is empty"),
         (b"[]", "roles.json", "holds no roles"),

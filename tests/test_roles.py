@@ -15,7 +15,6 @@ from chatlab.params import GenerationParams
 from chatlab.roles import (
     DEFAULT_ROLE,
     DEFAULT_ROLES_PATH,
-    MAX_FILE_BYTES,
     Role,
     RolesError,
     find_role,
@@ -26,6 +25,7 @@ from chatlab.roles import (
     roles_to_yaml,
     validate_params,
 )
+from chatlab.yamlguard import MAX_FILE_BYTES
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from chatlab.db import create_store_engine, writer
-from chatlab.migrations import MIGRATIONS
-from chatlab.search import snippet
 from chatlab.store import STREAMING, Store
+from chatlab.store.db import create_store_engine, writer
+from chatlab.store.migrations import MIGRATIONS
+from chatlab.store.search import snippet
 
 
 def _chat(store, title, *texts, kind="chat", **meta):

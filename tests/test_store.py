@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from chatlab.db import create_store_engine
-from chatlab.migrations import MIGRATIONS, applied_migrations, apply_migrations
 from chatlab.store import APP_STOPPED, INTERRUPTED, STREAMING, Store
+from chatlab.store.db import create_store_engine
+from chatlab.store.migrations import MIGRATIONS, applied_migrations, apply_migrations
 
 
 def test_migrations_run_once_and_are_recorded(db_url):

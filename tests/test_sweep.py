@@ -12,10 +12,10 @@ import pytest
 from chatlab.client import ChatClient
 from chatlab.events import StreamDone, TextDelta, Timings, Usage
 from chatlab.params import PARAM_NAMES, GenerationParams
-from chatlab.sweep import run_sweep
-from chatlab.sweep_ablation import ablation_frame, depth_ablation
-from chatlab.sweep_plan import MAX_REPLIES, SweepSpec, grid, messages_for
-from chatlab.sweep_table import chart_data, csv_bytes, samples_frame, summarize
+from chatlab.sweep.ablation import ablation_frame, depth_ablation
+from chatlab.sweep.plan import MAX_REPLIES, SweepSpec, grid, messages_for
+from chatlab.sweep.run import run_sweep
+from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
 from chatlab.tokens import count_tokens
 from tests.fake_openai import FakeOpenAI, RecordedRequest, Reply
 
@@ -472,7 +472,7 @@ def test_depth_ablation_reports_a_failed_depth(fake_openai, client):
 
 
 def test_typed_values_are_parsed_per_parameter_with_clear_errors():
-    from chatlab.sweep_plan import parse_values
+    from chatlab.sweep.plan import parse_values
 
     assert parse_values("temperature", "0, 0.4 0.8,1.2") == (0.0, 0.4, 0.8, 1.2)
     assert parse_values("max_tokens", "16, 64") == (16, 64)

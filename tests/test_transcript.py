@@ -10,6 +10,7 @@ import zipfile
 
 import pytest
 
+from chatlab.csvfile import to_csv_bytes
 from chatlab.store import ERROR, INTERRUPTED, STREAMING, Store
 from chatlab.transcript import (
     COLUMNS,
@@ -19,7 +20,6 @@ from chatlab.transcript import (
     TranscriptError,
     import_transcript,
     read_transcript,
-    to_csv_bytes,
     to_dataframe,
     to_json_bytes,
     to_markdown,
@@ -566,7 +566,7 @@ def test_a_utf16_csv_with_a_byte_order_mark_imports(store, conversation_id):
 
 
 def test_the_message_limit_counts_messages_not_lines(store, monkeypatch):
-    monkeypatch.setattr("chatlab.transcript.MAX_IMPORT_MESSAGES", 4)
+    monkeypatch.setattr("chatlab.transcript.importer.MAX_IMPORT_MESSAGES", 4)
     # Four messages over more lines than that (a quoted line break, blank lines) import...
     data = b'role,content\r\nuser,"two\r\nlines"\r\n\r\nassistant,b\r\n\r\nuser,c\r\nassistant,d\r\n'
     assert store.count_messages(import_transcript(store, data, "four.csv")) == 4

@@ -1,5 +1,6 @@
+from chatlab.prices import format_usd
 from chatlab.store import Store
-from chatlab.usage import describe_reply, format_cost, totals, turn_usage
+from chatlab.usage import describe_reply, totals, turn_usage
 
 
 def test_usage_per_turn_and_totals_mark_estimates_and_unknown_prices(tmp_path):
@@ -42,7 +43,7 @@ def test_usage_per_turn_and_totals_mark_estimates_and_unknown_prices(tmp_path):
 
 
 def test_cost_is_blank_not_zero_when_unknown_and_the_reply_line_says_estimated(tmp_path):
-    assert format_cost(None) == "—" and format_cost(0.0) == "$0"
+    assert format_usd(None) == "—" and format_usd(0.0) == "$0"
     store = Store(tmp_path / "d.sqlite3")
     cid = store.create_conversation()
     store.add_message(

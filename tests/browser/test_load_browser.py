@@ -22,8 +22,8 @@ from urllib.parse import parse_qs, urlparse
 from playwright.async_api import async_playwright, expect
 from sqlalchemy import text
 
-from chatlab.db import create_store_engine, database_url
 from chatlab.store import COMPLETE, INTERRUPTED
+from chatlab.store.db import create_store_engine, database_url
 from tests.browser.harness import (
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from chatlab.csvfile import to_csv_bytes
 from chatlab.params import PARAM_NAMES, RANGES
-from chatlab.sweep import Sample
-from chatlab.sweep_plan import SweepSpec, Values, grid, request_batches
+from chatlab.sweep.plan import SweepSpec, Values, grid, request_batches
+from chatlab.sweep.run import Sample
 from chatlab.textstats import describe, distinct_n, pairwise_similarity
-from chatlab.transcript import to_csv_bytes
 
 _INT_PARAMS = frozenset({"max_tokens", "n", "seed"})
 

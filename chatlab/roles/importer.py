@@ -7,18 +7,19 @@ the chosen ones in one atomic write. Any problem with the file raises RoleImport
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
-from chatlab.custom_roles import CustomRoles
-from chatlab.roles import MAX_NAME_CHARS, Role, RolesError, parse_roles
+from chatlab.cjk import HAN
+from chatlab.csvfile import CsvFileError, read_rows
+from chatlab.roles.custom import CustomRoles
+from chatlab.roles.library import parse_roles
+from chatlab.roles.role import MAX_NAME_CHARS, Role, RolesError
+from chatlab.textfile import TextFileError, decode_upload
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 MAX_PROMPT_CHARS = 20_000  # longer prompts are cut to this and flagged
@@ -73,13 +74,10 @@ CONTENT_FILTER: tuple[tuple[str, str], ...] = (
 )
 _FILTER = [(label, re.compile(pattern, re.IGNORECASE | re.ASCII)) for label, pattern in CONTENT_FILTER]
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN = re.compile(f"[{HAN}]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _TAG_CHARS = re.compile(r"[^\w]+")
 _TRUE = {"true", "1", "yes", "y", "t"}
-
-# csv.field_size_limit is process-wide; it is raised only while one of our readers runs.
-_csv_limit_lock = threading.Lock()
 
 
 class RoleImportError(ValueError):
@@ -195,18 +193,10 @@ def detect_format(text: str, filename: str) -> str:
 
 
 def _decode(data: bytes, filename: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise RoleImportError(f"{filename} is not valid UTF-16 text") from exc
-    if b"\x00" in data[:8192]:
-        raise RoleImportError(f"{filename} looks like a binary file, not CSV, JSON or YAML text")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise RoleImportError(f"{filename} line {line}: the file is not valid UTF-8 text") from exc
+        return decode_upload(data, max_bytes=MAX_IMPORT_BYTES, expected="a CSV, JSON or YAML text file")
+    except TextFileError as exc:
+        raise RoleImportError(f"{filename}: {exc}") from None
 
 
 def _from_json(text: str, filename: str) -> list[Candidate]:
@@ -235,20 +225,10 @@ def _from_json(text: str, filename: str) -> list[Candidate]:
 
 
 def _from_csv(text: str, filename: str) -> list[Candidate]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[tuple[int, list[str]]] = []
-    with _csv_limit_lock:
-        previous = csv.field_size_limit(MAX_IMPORT_BYTES + 1)  # some prompts exceed the default 131,072
-        try:
-            line = 1
-            for row in reader:
-                rows.append((line, row))
-                line = reader.line_num + 1
-        except csv.Error as exc:
-            raise RoleImportError(f"{filename} line {reader.line_num}: malformed CSV ({exc})") from exc
-        finally:
-            csv.field_size_limit(previous)
-    rows = [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
+    try:
+        rows = read_rows(text)
+    except CsvFileError as exc:
+        raise RoleImportError(f"{filename} {exc}") from exc
     if not rows:
         raise RoleImportError(f"{filename} is empty")
     header_line, header = rows[0]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, text
 
-from chatlab.db import POSTGRESQL, SQLITE, writer
+from chatlab.store.db import POSTGRESQL, SQLITE, writer
 
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -225,6 +225,6 @@ def apply_migrations(engine: Engine) -> list[str]:
 
 
 def _lock(db: Connection) -> None:
-    # SQLite's write transactions already start with BEGIN IMMEDIATE (chatlab.db.writer).
+    # SQLite's write transactions already start with BEGIN IMMEDIATE (chatlab.store.db.writer).
     if db.dialect.name == POSTGRESQL:
         db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chatlab.db import POSTGRESQL
+from chatlab.store.db import POSTGRESQL
 
 SNIPPET_CHARS = 160
 OPEN, CLOSE = "[[", "]]"  # the UI turns these into highlights

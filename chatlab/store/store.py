@@ -1,4 +1,4 @@
-"""The history database (SQLite or PostgreSQL, see chatlab.db): conversations, messages, comparisons."""
+"""The history database (SQLite or PostgreSQL, see chatlab.store.db): conversations, messages, comparisons."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
-from chatlab.db import POSTGRESQL, create_store_engine, database_url, sqlite_path, writer
-from chatlab.db import default_db_path as default_db_path  # re-exported: callers find it here
-from chatlab.migrations import apply_migrations
-from chatlab.search import SearchHit, match_messages, snippet
+from chatlab.store.db import POSTGRESQL, create_store_engine, database_url, sqlite_path, writer
+from chatlab.store.migrations import apply_migrations
+from chatlab.store.search import SearchHit, match_messages, snippet
 
 # Statuses of a stored message. A reply is written while it streams, so a crash leaves it 'streaming';
 # the next process start turns such rows into 'interrupted'.
@@ -180,7 +179,7 @@ class Store:
     """All reads and writes of conversations; safe to share between threads (a pooled engine)."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, url: str | None = None):
-        """Open (and migrate) the database: a SQLite file at `path`, or any URL chatlab.db supports."""
+        """Open (and migrate) the database: a SQLite file at `path`, or any URL chatlab.store.db supports."""
         self.url = database_url(path, url)
         self.path = sqlite_path(self.url)  # None on PostgreSQL
         self._engine = create_store_engine(self.url)
@@ -483,7 +482,7 @@ class Store:
     def search(self, query: str, limit: int = 50, kind: str | None = None) -> list[SearchHit]:
         """Messages containing `query` (any case, taken literally), most recently stored first.
 
-        `kind` keeps messages of conversations of that kind. See chatlab.search for how each database
+        `kind` keeps messages of conversations of that kind. See chatlab.store.search for how each database
         matches; replies still streaming are not found.
         """
         query = query.strip()

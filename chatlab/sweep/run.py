@@ -1,8 +1,8 @@
 """Running a parameter sweep: several sampled replies per setting of one or two parameters.
 
-The plan (SweepSpec, the grid) is in chatlab.sweep_plan, the tables and statistics of the results in
-chatlab.sweep_table, the context-depth ablation — which shares the same pool — in chatlab.sweep_ablation.
-Calls run on a small thread pool (chatlab.sweep_pool) and come back as they finish. Nothing is cached:
+The plan (SweepSpec, the grid) is in chatlab.sweep.plan, the tables and statistics of the results in
+chatlab.sweep.table, the context-depth ablation — which shares the same pool — in chatlab.sweep.ablation.
+Calls run on a small thread pool (chatlab.sweep.pool) and come back as they finish. Nothing is cached:
 measuring the spread of fresh samples is the point, so every run sends its requests.
 
 Cancelling (or closing the iterator) stops launching calls and closes the running ones: each worker
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from chatlab.events import StreamDone, TextDelta
 from chatlab.prices import cost_usd
-from chatlab.sweep_plan import SweepPoint, SweepSpec, Values, grid, messages_for, request_batches
-from chatlab.sweep_pool import run_jobs
+from chatlab.sweep.plan import SweepPoint, SweepSpec, Values, grid, messages_for, request_batches
+from chatlab.sweep.pool import run_jobs
 from chatlab.textstats import looks_like_refusal
 from chatlab.tokens import count_tokens
 

@@ -1,6 +1,6 @@
 """The context-depth ablation: one question replayed with 0…N messages of history before it.
 
-It runs on the sweep's pool (chatlab.sweep_pool), so cancelling works as in chatlab.sweep.run_sweep.
+It runs on the sweep's pool (chatlab.sweep.pool), so cancelling works as in chatlab.sweep.run_sweep.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from chatlab.context import build_context
 from chatlab.events import StreamDone, TextDelta
 from chatlab.params import GenerationParams
 from chatlab.prices import cost_usd
-from chatlab.sweep_pool import run_jobs
-from chatlab.sweep_table import typed_frame
+from chatlab.sweep.pool import run_jobs
+from chatlab.sweep.table import typed_frame
 
 
 @dataclass(frozen=True)

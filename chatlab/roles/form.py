@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from chatlab.roles import Role, RolesError
+from chatlab.roles.role import Role, RolesError
 
 # A stop sequence in a one-line-per-sequence text field: backslash, newline, tab and carriage return are
 # written \\, \n, \t and \r; any other backslash is kept as typed, so "C:\path" needs no escaping.

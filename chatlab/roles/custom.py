@@ -16,16 +16,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from chatlab.roles import (
-    MAX_NAME_CHARS,
-    Role,
-    RolesError,
-    load_roles_or_default,
-    parse_roles,
-    read_text_capped,
-    roles_to_yaml,
-)
-from chatlab.store import default_db_path
+from chatlab.roles.library import load_roles_or_default, parse_roles, roles_to_yaml
+from chatlab.roles.role import MAX_NAME_CHARS, Role, RolesError
+from chatlab.store.db import default_db_path
+from chatlab.yamlguard import read_text_capped
 
 try:  # a second process (the CLI, another `streamlit run`) may write the same file
     import fcntl
@@ -91,14 +85,21 @@ def _key(name: str) -> str:
 
 
 def copy_name(name: str, taken: Iterable[str], suffix: str = "copy") -> str:
-    """A name not in `taken` (case-insensitive): 'X (copy)', 'X (copy 2)', … within MAX_NAME_CHARS."""
+    """A name not in `taken` (case-insensitive), within MAX_NAME_CHARS.
+
+    With a suffix: 'X (copy)', 'X (copy 2)', …; with suffix "": 'X (2)', 'X (3)', … (an import that
+    repeats a name).
+    """
     used = {_key(n) for n in taken}
-    for n in range(1, 10_000):
-        tail = f" ({suffix})" if n == 1 else f" ({suffix} {n})"
+    if suffix:
+        tails = (f" ({suffix})" if n == 1 else f" ({suffix} {n})" for n in range(1, 100_000))
+    else:
+        tails = (f" ({n})" for n in range(2, 100_000))
+    for tail in tails:
         candidate = name.strip()[: MAX_NAME_CHARS - len(tail)].rstrip() + tail
         if _key(candidate) not in used:
             return candidate
-    raise ValueError(f"no free name for a copy of '{name}'")
+    raise ValueError(f"no free name for '{name}'")
 
 
 def all_roles(builtin: Sequence[Role], custom: CustomRoles | Sequence[Role]) -> list[Role]:
@@ -176,7 +177,7 @@ class CustomRoles:
             added = []
             for role in new_roles:
                 if rename and (_key(role.name) in taken or _key(role.name) in builtin):
-                    role = replace(role, name=_numbered_name(role.name, [*taken, *builtin]))
+                    role = replace(role, name=copy_name(role.name, [*taken, *builtin], suffix=""))
                 stored = self._check(role, taken)
                 taken[_key(stored.name)] = stored.name
                 added.append(stored)
@@ -262,13 +263,3 @@ def atomic_write(path: Path, data: bytes) -> Stamp:
 
 def _stamp(st: os.stat_result) -> Stamp:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-def _numbered_name(name: str, taken: Iterable[str]) -> str:
-    used = {_key(n) for n in taken}
-    for n in range(2, 100_000):
-        tail = f" ({n})"
-        candidate = name.strip()[: MAX_NAME_CHARS - len(tail)].rstrip() + tail
-        if _key(candidate) not in used:
-            return candidate
-    raise ValueError(f"no free name for '{name}'")

@@ -1,0 +1,36 @@
+"""The history database: the engine (db.py), its schema (migrations.py), full-text search (search.py),
+and the Store with its records (store.py)."""
+
+from chatlab.store.db import default_db_path
+from chatlab.store.store import (
+    APP_STOPPED,
+    COMPLETE,
+    ERROR,
+    INTERRUPTED,
+    STOPPED,
+    STREAMING,
+    Comparison,
+    Conversation,
+    ConversationSummary,
+    Message,
+    ReplyMetrics,
+    Store,
+    now_iso,
+)
+
+__all__ = [
+    "APP_STOPPED",
+    "COMPLETE",
+    "ERROR",
+    "INTERRUPTED",
+    "STOPPED",
+    "STREAMING",
+    "Comparison",
+    "Conversation",
+    "ConversationSummary",
+    "Message",
+    "ReplyMetrics",
+    "Store",
+    "default_db_path",
+    "now_iso",
+]

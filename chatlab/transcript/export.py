@@ -1,0 +1,166 @@
+"""Writing transcripts: a conversation as a table, CSV, JSON or Markdown; many conversations as a zip."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import pandas as pd
+
+from chatlab.csvfile import to_csv_bytes
+from chatlab.store import COMPLETE, Conversation, Message, Store
+from chatlab.transcript.schema import COLUMNS, DTYPES, FORMAT, PARAM_COLUMNS, VERSION
+from chatlab.usage import describe_reply
+
+# The download formats and their MIME types: the one table every download button and archive reads.
+FORMATS = {"csv": "text/csv", "json": "application/json", "md": "text/markdown"}
+
+
+def _total_tokens(message: Message) -> int | None:
+    if message.prompt_tokens is None and message.completion_tokens is None:
+        return None
+    return (message.prompt_tokens or 0) + (message.completion_tokens or 0)
+
+
+def param_cells(params: dict | None) -> dict:
+    """A reply's stored params spread over PARAM_COLUMNS: unset is None, `stop` is a JSON list as text."""
+    params = params or {}
+    cells = {}
+    for name in PARAM_COLUMNS:
+        value = params.get(name)
+        if name == "stop":
+            stop = [value] if isinstance(value, str) else value
+            cells[name] = json.dumps(list(stop), ensure_ascii=False) if stop else None
+        else:
+            cells[name] = None if value is None or value == "" else value
+    return cells
+
+
+def _row(conversation: Conversation, message: Message) -> dict:
+    row = {
+        "conversation_id": conversation.id,
+        "conversation_title": conversation.title,
+        "total_tokens": _total_tokens(message),
+        **param_cells(message.params),
+    }
+    for name in COLUMNS:
+        if name not in row:
+            row[name] = getattr(message, name)
+    return row
+
+
+def to_dataframe(conversation: Conversation, messages: list[Message]) -> pd.DataFrame:
+    """One row per message in COLUMNS order; nullable Int64/Float64/boolean and str columns (unset is NA)."""
+    rows = [_row(conversation, m) for m in messages]
+    return pd.DataFrame(
+        {name: pd.Series([r[name] for r in rows], dtype=DTYPES[name]) for name in COLUMNS},
+        columns=COLUMNS,
+    )
+
+
+def to_json_bytes(conversation: Conversation, messages: list[Message]) -> bytes:
+    """Everything: the conversation and every Message field, including params and the request record."""
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "conversation": asdict(conversation),
+        "messages": [asdict(m) for m in messages],
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _meta_line(message: Message) -> str:
+    """The same line the chat shows under a reply, plus status and error when the reply did not complete."""
+    parts = [describe_reply(message)]
+    if message.status != COMPLETE:
+        parts.append(f"status: {message.status}")
+    if message.error:
+        parts.append(f"error: {message.error}")
+    return " · ".join(parts)
+
+
+def _params_text(params: dict) -> str:
+    return ", ".join(
+        f"{k}={json.dumps(v, ensure_ascii=False) if k in ('stop', 'user') else v}" for k, v in params.items()
+    )
+
+
+def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
+    """A readable transcript: header (model, role, system prompt), then one section per message.
+
+    Message content is included verbatim (it is usually Markdown already). An assistant heading names the
+    choice (1-based) only when its turn produced several choices.
+    """
+    lines = [f"# {conversation.title or 'Untitled conversation'}", ""]
+    model = conversation.model or next((m.model for m in messages if m.model), None)
+    header = [
+        ("Model", model),
+        ("Role", conversation.role_name),
+        ("Endpoint", conversation.endpoint_name),
+        ("Created", conversation.created_at),
+        ("Messages", str(len(messages))),
+    ]
+    lines += [f"- **{label}:** {value}" for label, value in header if value]
+    lines.append("")
+    if conversation.system_prompt:
+        lines += ["**System prompt:**", "", conversation.system_prompt, ""]
+    choices_per_turn: dict[int, int] = {}
+    for m in messages:
+        if m.role == "assistant":
+            choices_per_turn[m.turn] = choices_per_turn.get(m.turn, 0) + 1
+    last_params: dict | None = None
+    for m in messages:
+        if m.role == "user":
+            lines.append("### 🧑 User")
+        elif m.role == "system":
+            lines.append("### ⚙️ System")
+        else:
+            label = [x for x in (m.model or conversation.model,) if x]
+            if choices_per_turn.get(m.turn, 0) > 1 or m.choice_index:
+                label.append(f"choice {m.choice_index + 1}")
+            lines.append("### 🤖 Assistant" + (f" ({', '.join(label)})" if label else ""))
+        lines.append("")
+        meta = (
+            _meta_line(m)
+            if m.role == "assistant"
+            else ("" if m.status == COMPLETE else f"status: {m.status}")
+        )
+        if meta:
+            lines += [f"*{meta}*", ""]
+        if m.role == "assistant" and m.params and m.params != last_params:
+            lines += [f"*Parameters: {_params_text(m.params)}*", ""]
+        if m.role == "assistant":
+            last_params = m.params
+        if m.reasoning:
+            lines += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]
+        lines += [m.content, ""]
+    return "\n".join(lines)
+
+
+def export_conversation(store: Store, conversation_id: str, fmt: str) -> bytes:
+    """One conversation as CSV (UTF-8 with BOM), JSON or Markdown."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    conversation = store.get_conversation(conversation_id)
+    if conversation is None:
+        raise ValueError(f"conversation {conversation_id} does not exist")
+    messages = store.messages(conversation_id)
+    if fmt == "csv":
+        return to_csv_bytes(to_dataframe(conversation, messages))
+    if fmt == "json":
+        return to_json_bytes(conversation, messages)
+    return to_markdown(conversation, messages).encode("utf-8")
+
+
+def export_archive(store: Store, conversation_ids: Sequence[str], fmt: str) -> bytes:
+    """Several conversations, one file each, in a zip (each file imports back on its own)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for conversation_id in conversation_ids:
+            archive.writestr(
+                f"chatlab-{conversation_id}.{fmt}", export_conversation(store, conversation_id, fmt)
+            )
+    return buffer.getvalue()

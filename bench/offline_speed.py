@@ -32,6 +32,7 @@ from chatlab.client import ChatClient  # noqa: E402
 from chatlab.events import StreamDone, TextDelta  # noqa: E402
 from chatlab.offline import OfflineServer, offline_available  # noqa: E402
 from chatlab.params import GenerationParams  # noqa: E402
+from chatlab.request import build_request  # noqa: E402
 from chatlab.tokens import count_tokens  # noqa: E402
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
@@ -90,7 +91,7 @@ class Readers:
         parts: list[str] = []
         first = None
         done = None
-        for event in self.client.stream(self.model, self.messages, self.params):
+        for event in self.client.stream(build_request(self.model, self.messages, self.params)):
             if isinstance(event, TextDelta):
                 if first is None:
                     first = time.perf_counter()
@@ -117,7 +118,9 @@ def cold_start() -> tuple[OfflineServer, float, float]:
     first = None
     try:
         messages = [{"role": "user", "content": "Say hello."}]
-        for event in client.stream(server.alias, messages, GenerationParams(temperature=0, max_tokens=8)):
+        for event in client.stream(
+            build_request(server.alias, messages, GenerationParams(temperature=0, max_tokens=8))
+        ):
             if first is None and isinstance(event, TextDelta):
                 first = time.perf_counter() - started
     finally:

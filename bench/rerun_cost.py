@@ -40,7 +40,7 @@ from chatlab.params import GenerationParams  # noqa: E402
 from chatlab.prices import cost_usd  # noqa: E402
 from chatlab.roles import load_roles_or_default, roles_path  # noqa: E402
 from chatlab.store import Message, Store  # noqa: E402
-from chatlab.turn import TurnSettings, plan_context, request_record  # noqa: E402
+from chatlab.turn import TurnSettings, plan_context, plan_request  # noqa: E402
 
 APP = ROOT / "app.py"
 SMALL, BIG = 10, 1_000
@@ -106,7 +106,7 @@ def fill_conversation(store: Store, messages: int, seed: int) -> str:
                 "endpoint_name": settings.endpoint_name,
                 "params": settings.params.as_dict(),
                 "context_depth": DEPTH,
-                "request": request_record(settings, window),
+                "request": plan_request(settings, window).body,
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
                 "ttft_s": round(0.2 + rng.random() * 0.5, 3),

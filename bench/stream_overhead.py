@@ -42,6 +42,7 @@ from chatlab.client import ChatClient  # noqa: E402
 from chatlab.endpoint import Endpoint  # noqa: E402
 from chatlab.events import TextDelta  # noqa: E402
 from chatlab.params import GenerationParams  # noqa: E402
+from chatlab.request import build_request  # noqa: E402
 from chatlab.store import Store  # noqa: E402
 from chatlab.turn import TurnSettings, send_turn  # noqa: E402
 
@@ -109,7 +110,7 @@ class Variants:
         self._check("".join(parts), usage is not None)
 
     def client_stream(self) -> None:
-        events = list(self.client.stream(MODEL, self.messages, GenerationParams()))
+        events = list(self.client.stream(build_request(MODEL, self.messages, GenerationParams())))
         done = events[-1]
         text = "".join(e.text for e in events if isinstance(e, TextDelta))
         self._check(text, not done.usage.estimated)

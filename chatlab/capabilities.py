@@ -1,87 +1,60 @@
-"""Which request parameters each model family accepts.
+"""Which parameters a model takes: its family (from the model id) and, per parameter, what the family
+does with it (chatlab.params declares that on each parameter).
 
-Reasoning models reject temperature/top_p/penalties and want `max_completion_tokens` instead of
-`max_tokens`; sending them anyway gets a 400. Unknown models get whatever the user set.
+Reasoning models reject temperature/top_p/penalties/stop and want `max_completion_tokens` instead of
+`max_tokens`; sending them anyway gets a 400. deepseek-reasoner accepts sampling parameters without
+effect. Unknown models get whatever the user set.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from chatlab.params import PARAMS, Support
+
+GENERAL = "general"
 
 
 @dataclass(frozen=True)
-class ModelCapabilities:
-    family: str
-    sampling: bool = True  # temperature, top_p, presence/frequency penalty
-    max_completion_tokens: bool = False  # max_tokens must be sent under its newer name
-    stop: bool = True
+class Capabilities:
+    """What one model does with each parameter, and why (a sentence for the request preview's notes)."""
+
+    model: str
+    family: str = GENERAL
     why: str = ""
+    source: str = "the model-family table"
+    overrides: Mapping[str, Support] = field(default_factory=dict)  # what a probe found, per parameter
+
+    def support(self, name: str) -> Support:
+        return self.overrides.get(name) or PARAMS[name].support(self.family)
 
 
 _REASONING_WHY = (
-    "{family} is a reasoning model; the API rejects sampling parameters and wants max_completion_tokens"
+    "{model} is a reasoning model: the API rejects sampling parameters and wants max_completion_tokens"
 )
 
 # First match wins; patterns are matched against the model id without any "provider/" prefix.
-_TABLE: tuple[tuple[str, ModelCapabilities], ...] = (
-    (
-        r"^o1(-|$)",
-        ModelCapabilities(
-            "o1",
-            sampling=False,
-            max_completion_tokens=True,
-            stop=False,
-            why=_REASONING_WHY.format(family="o1"),
-        ),
-    ),
-    (
-        r"^o3(-|$)",
-        ModelCapabilities(
-            "o3",
-            sampling=False,
-            max_completion_tokens=True,
-            stop=False,
-            why=_REASONING_WHY.format(family="o3"),
-        ),
-    ),
-    (
-        r"^o4-mini",
-        ModelCapabilities(
-            "o4-mini",
-            sampling=False,
-            max_completion_tokens=True,
-            stop=False,
-            why=_REASONING_WHY.format(family="o4-mini"),
-        ),
-    ),
-    (
-        r"^gpt-5(?!.*chat)",
-        ModelCapabilities(
-            "gpt-5",
-            sampling=False,
-            max_completion_tokens=True,
-            stop=False,
-            why=_REASONING_WHY.format(family="gpt-5"),
-        ),
-    ),
-    (
-        r"^deepseek-reasoner",
-        ModelCapabilities(
-            "deepseek-reasoner",
-            sampling=False,
-            why="deepseek-reasoner ignores sampling parameters (DeepSeek docs)",
-        ),
-    ),
+_FAMILIES: tuple[tuple[str, str, str], ...] = (
+    (r"^o1(-|$)", "reasoning", _REASONING_WHY),
+    (r"^o3(-|$)", "reasoning", _REASONING_WHY),
+    (r"^o4-mini", "reasoning", _REASONING_WHY),
+    (r"^gpt-5(?!.*chat)", "reasoning", _REASONING_WHY),
+    (r"^deepseek-reasoner", "deepseek-reasoner", "{model} ignores sampling parameters (DeepSeek docs)"),
 )
 
-GENERAL = ModelCapabilities("general")
 
-
-def capabilities_for(model: str) -> ModelCapabilities:
-    """Look the model up in the table; anything unknown is treated as a general chat model."""
+def model_family(model: str) -> tuple[str, str]:
+    """(family, why) for a model id; unknown models are general chat models."""
     name = (model or "").strip().lower().rsplit("/", 1)[-1]
-    for pattern, caps in _TABLE:
+    for pattern, family, why in _FAMILIES:
         if re.search(pattern, name):
-            return caps
-    return GENERAL
+            return family, why.format(model=model)
+    return GENERAL, ""
+
+
+def capabilities_for(model: str) -> Capabilities:
+    """The model-family table's view of a model (a probe's findings replace it where one exists)."""
+    family, why = model_family(model)
+    return Capabilities(model=model, family=family, why=why)

@@ -21,7 +21,7 @@ from chatlab.client import ChatClient
 from chatlab.context import MAX_CHOICES
 from chatlab.endpoint import Endpoint
 from chatlab.events import KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta
-from chatlab.params import GenerationParams, ParamError
+from chatlab.params import FLOAT, INT, PARAMS, ROLE_PARAMS, STOPS, GenerationParams, Param, ParamError
 from chatlab.profiles import (
     OFFLINE_NAME,
     PRESETS,
@@ -110,6 +110,28 @@ def _depth(value: str) -> int | None:
     return depth
 
 
+def _param_type(param: Param) -> Callable[[str], object]:
+    def parse(text: str) -> object:
+        try:
+            return param.parse(text)
+        except ParamError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = param.name  # argparse names the type in its error messages
+    return parse
+
+
+def _add_param_flag(parser: argparse.ArgumentParser, param: Param) -> None:
+    """A flag for a table parameter (overrides the role's default); --stop may be given up to 4 times."""
+    help_text = f"{param.help} Overrides the role's default."
+    if param.kind in (FLOAT, INT):
+        help_text = f"{param.help} ({param.range_text()}; overrides the role's default)"
+    if param.kind == STOPS:
+        parser.add_argument(param.cli_flag, dest=param.name, action="append", metavar="TEXT", help=help_text)
+    else:
+        parser.add_argument(param.cli_flag, dest=param.name, type=_param_type(param), help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m chatlab",
@@ -125,10 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--role", help="role from roles.yaml (default: the first one); /role lists them")
     chat.add_argument("--model", help="model id (default: the profile's default_model, else one it lists)")
-    chat.add_argument("--temperature", type=float, help="sampling temperature, 0-2 (overrides the role's)")
-    chat.add_argument("--top-p", type=float, dest="top_p", help="nucleus sampling, 0-1")
-    chat.add_argument("--max-tokens", type=int, dest="max_tokens", help="longest reply, in tokens")
-    chat.add_argument("--seed", type=int, help="seed for reproducible sampling, where the server supports it")
+    for param in (PARAMS[name] for name in ROLE_PARAMS):  # every parameter a role may preset
+        _add_param_flag(chat, param)
     chat.add_argument(
         "--depth",
         type=_depth,
@@ -268,7 +288,7 @@ class ChatSession:
     def header(self) -> None:
         t = self.term
         depth = "all past messages" if self.depth is None else f"{self.depth} past messages"
-        params = ", ".join(f"{k}={v}" for k, v in self.params.as_dict().items()) or "server defaults"
+        params = self.params.describe()
         t.line(t.bold("Chat Lab") + t.dim(" — terminal chat, stored in the app's history"))
         t.line(f"  role      {self.role.name}")
         t.line(f"  model     {self.model}")
@@ -313,7 +333,7 @@ class ChatSession:
             self.term.line(f"No role named {name!r}. Type /role to list them.")
             return
         self.role = role
-        params = ", ".join(f"{k}={v}" for k, v in self.params.as_dict().items()) or "server defaults"
+        params = self.params.describe()
         self.term.line(f"Role: {role.name} ({params}). The conversation goes on with the new system prompt.")
 
     def save(self, arg: str) -> None:
@@ -426,16 +446,7 @@ def run_chat(args: argparse.Namespace, term: Terminal, read: Callable[[str], str
     role = roles[0] if args.role is None else find_role(roles, args.role)
     if role is None:
         raise CliError(f"No role named {args.role!r}. Roles: {', '.join(r.name for r in roles)}.", status=2)
-    overrides = {
-        k: v
-        for k, v in (
-            ("temperature", args.temperature),
-            ("top_p", args.top_p),
-            ("max_tokens", args.max_tokens),
-            ("seed", args.seed),
-        )
-        if v is not None
-    }
+    overrides = {name: getattr(args, name) for name in ROLE_PARAMS if getattr(args, name) is not None}
     try:
         GenerationParams.from_dict({**role.default_params(), **overrides})
     except ParamError as exc:

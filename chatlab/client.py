@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import inspect
 import threading
 import time
 from collections.abc import Iterator
 
 import openai
+from openai.resources.chat.completions import Completions
 
 from chatlab.endpoint import Endpoint, mask_key
 from chatlab.events import (
@@ -23,7 +25,7 @@ from chatlab.events import (
     Usage,
 )
 from chatlab.keys import KeyPool, NoUsableKey, seconds_text
-from chatlab.params import GenerationParams, request_kwargs
+from chatlab.request import Request
 from chatlab.tokens import count_message_tokens, count_tokens
 
 # Local servers (llama.cpp, Ollama, LM Studio) ignore the key, but the SDK refuses to start without one.
@@ -213,9 +215,9 @@ class ChatClient:
         self.last_error = None
         return ids
 
-    def stream(self, model: str, messages: list[dict], params: GenerationParams) -> Iterator[Event]:
-        """Yield TextDelta/ReasoningDelta/Usage/Finish (and KeyNotice, StreamError) events, then exactly
-        one StreamDone.
+    def stream(self, request: Request) -> Iterator[Event]:
+        """Send `request.body` unchanged and yield TextDelta/ReasoningDelta/Usage/Finish (and KeyNotice,
+        StreamError) events, then exactly one StreamDone.
 
         Key failover: a 429 (the key rests) or 401/403 (the key is disabled) before anything was yielded
         is retried at once with the pool's next usable key, at most len(pool) + 1 attempts in all; when no
@@ -224,7 +226,8 @@ class ChatClient:
         counts it (it never withholds its only key). Any other error, or one after text was yielded, is
         not retried.
         """
-        kwargs = request_kwargs(model, params).kwargs
+        body = request.body
+        messages = request.messages
         pool = self.key_pool
         texts: dict[int, list[str]] = {}
         reasoning: dict[int, list[str]] = {}
@@ -256,13 +259,7 @@ class ChatClient:
             response = None
             try:
                 client = self.openai_client(key)
-                response = client.chat.completions.create(
-                    model=model,
-                    messages=messages,
-                    stream=True,
-                    stream_options={"include_usage": True},
-                    **kwargs,
-                )
+                response = client.chat.completions.create(**_sdk_arguments(body))
                 for chunk in response:
                     if response_id is None:
                         response_id, response_model = chunk.id, chunk.model
@@ -362,6 +359,25 @@ class ChatClient:
             system_fingerprint=fingerprint,
             error=error,
         )
+
+
+# The fields chat.completions.create() takes by name; any other field of a body (a stored request from
+# another tool, a server's own extension) goes through extra_body, so the server still gets the body as is.
+_CREATE_FIELDS = frozenset(inspect.signature(Completions.create).parameters) - {
+    "self",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+    "timeout",
+}
+
+
+def _sdk_arguments(body: dict) -> dict:
+    arguments = {k: v for k, v in body.items() if k in _CREATE_FIELDS}
+    extra = {k: v for k, v in body.items() if k not in _CREATE_FIELDS}
+    if extra:
+        arguments["extra_body"] = extra
+    return arguments
 
 
 def _report_key_failure(pool: KeyPool, key: str, error: StreamError) -> str:

@@ -1,7 +1,7 @@
 """Reproducing a request outside the app ("View code": Python or curl) and re-sending it ("Replay").
 
-Every stored reply keeps the body it was sent with (`Message.request`, built by
-chatlab.turn.request_record); the same record can be built for the next request before it is sent.
+Every stored reply keeps the body it was sent with (`Message.request`, built by chatlab.request); the
+next request's body is built the same way before it is sent.
 The generated code embeds that body as JSON text, so unicode, newlines and quotes reach the server
 exactly as the app sent them. Keys are never written into the code: it reads `$OPENAI_API_KEY`.
 """
@@ -16,24 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 from chatlab.client import ChatClient
 from chatlab.endpoint import Endpoint
 from chatlab.events import Event
-from chatlab.params import PARAM_NAMES, GenerationParams, request_kwargs
+from chatlab.request import Request
 from chatlab.worddiff import diff_markdown, word_diff
 
-__all__ = ["ReplayError", "curl_code", "diff_markdown", "python_code", "replay", "replay_params", "word_diff"]
-
-# Body keys every Chat Lab request carries besides the generation parameters.
-_FIXED_KEYS = ("model", "messages", "stream", "stream_options")
-_USAGE = {"include_usage": True}
-
-
-def _body_json(request: dict) -> str:
-    """The body as indented JSON; non-ASCII kept readable unless it cannot be written as UTF-8."""
-    text = json.dumps(request, ensure_ascii=False, indent=2)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: \\u escapes survive any file encoding
-        text = json.dumps(request, ensure_ascii=True, indent=2)
-    return text
+__all__ = ["ReplayError", "curl_code", "diff_markdown", "python_code", "replay", "word_diff"]
 
 
 def _python_literal(text: str) -> str:
@@ -103,7 +89,7 @@ def python_code(request: dict, endpoint: Endpoint) -> str:
         "",
         *_notes(endpoint, "#"),
         "# The exact request body Chat Lab sent (kept as JSON so every character survives).",
-        f"BODY = json.loads({_python_literal(_body_json(request))})",
+        f"BODY = json.loads({_python_literal(Request(body=request).to_json())})",
         "",
         *key_lines,
         f"client = OpenAI({client_args})",
@@ -142,7 +128,7 @@ def python_code(request: dict, endpoint: Endpoint) -> str:
 def curl_code(request: dict, endpoint: Endpoint) -> str:
     """A curl command that posts exactly `request` to `endpoint` and prints the stream as it arrives."""
     url = endpoint.display_url.rstrip("/") + "/chat/completions"
-    body = _body_json(request)
+    body = Request(body=request).to_json()
     # A quoted heredoc passes the body unchanged: no shell expansion, no quoting to get wrong. Indented
     # JSON never has a line that is just "JSON", so the delimiter cannot end it early.
     lines = [
@@ -161,46 +147,13 @@ def curl_code(request: dict, endpoint: Endpoint) -> str:
 
 
 class ReplayError(ValueError):
-    """The stored request cannot be sent again unchanged through ChatClient; the message says why."""
-
-
-def replay_params(request: dict) -> GenerationParams:
-    """The GenerationParams that make ChatClient send `request`'s parameters again, unchanged.
-
-    `max_completion_tokens` goes back to `max_tokens` (request_kwargs renames it for models that want
-    it). Raises ReplayError when the client would send a different body, e.g. a key it does not know
-    or a model whose capabilities changed since.
-    """
-    model = request.get("model")
-    if not isinstance(model, str) or not model:
-        raise ReplayError("The stored request has no model.")
-    if not isinstance(request.get("messages"), list):
-        raise ReplayError("The stored request has no messages.")
-    if request.get("stream", True) is not True or request.get("stream_options", _USAGE) != _USAGE:
-        raise ReplayError("Chat Lab replays streamed requests with usage only; use View code instead.")
-    sent = {k: v for k, v in request.items() if k not in _FIXED_KEYS}
-    unknown = sorted(set(sent) - set(PARAM_NAMES) - {"max_completion_tokens"})
-    if unknown:
-        raise ReplayError(f"Chat Lab cannot send {', '.join(unknown)} again; use View code instead.")
-    values = dict(sent)
-    if "max_completion_tokens" in values:
-        if "max_tokens" in values:
-            raise ReplayError("The stored request has both max_tokens and max_completion_tokens.")
-        values["max_tokens"] = values.pop("max_completion_tokens")
-    try:
-        params = GenerationParams.from_dict(values)
-    except ValueError as exc:
-        raise ReplayError(f"The stored parameters are not valid any more: {exc}") from None
-    resent = request_kwargs(model, params).kwargs
-    if resent != sent:
-        raise ReplayError(
-            f"Replaying would not send the same parameters to {model} (stored {json.dumps(sent)}, "
-            f"now {json.dumps(resent)}); the model's capabilities may have changed."
-        )
-    return params
+    """The stored request cannot be sent again; the message says why."""
 
 
 def replay(client: ChatClient, request: dict) -> Iterator[Event]:
-    """Send a stored request again (same model, messages and parameters); yields ChatClient's events."""
-    params = replay_params(request)
-    return client.stream(request["model"], request["messages"], params)
+    """Send a stored request body again, unchanged; yields ChatClient's events."""
+    try:
+        built = Request.from_body(request)
+    except ValueError as exc:
+        raise ReplayError(str(exc)) from None
+    return client.stream(built)

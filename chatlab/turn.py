@@ -13,10 +13,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from chatlab.capabilities import Capabilities
 from chatlab.context import ContextWindow, build_context, history_messages
 from chatlab.events import Event, ReasoningDelta, StreamDone, TextDelta
-from chatlab.params import GenerationParams, request_kwargs
+from chatlab.params import GenerationParams
 from chatlab.prices import cost_usd
+from chatlab.request import Request, build_request
 from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message, Store
 
 TITLE_CHARS = 60
@@ -33,6 +35,7 @@ class TurnSettings:
     system_prompt: str = ""
     few_shot: tuple[dict, ...] = ()
     endpoint_name: str = ""
+    capabilities: Capabilities | None = None  # None: the model-family table decides
 
 
 def plan_context(stored: Sequence[Message], settings: TurnSettings, user_text: str) -> ContextWindow:
@@ -46,16 +49,9 @@ def plan_context(stored: Sequence[Message], settings: TurnSettings, user_text: s
     )
 
 
-def request_record(settings: TurnSettings, window: ContextWindow) -> dict:
-    """The request body as sent (minus transport details), kept with the reply for reproducibility."""
-    plan = request_kwargs(settings.model, settings.params)
-    return {
-        "model": settings.model,
-        "messages": window.messages,
-        **plan.kwargs,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
+def plan_request(settings: TurnSettings, window: ContextWindow) -> Request:
+    """The request these settings send with this context (the preview shows exactly this)."""
+    return build_request(settings.model, window.messages, settings.params, capabilities=settings.capabilities)
 
 
 def title_from(text: str) -> str:
@@ -94,6 +90,7 @@ def send_turn(
         _title_conversation(store, conversation_id, settings, user_text, first=not stored)
 
     window = plan_context(stored, settings, user_text)
+    request = plan_request(settings, window)
     reply_fields = dict(
         turn=turn,
         role_name=settings.role_name,
@@ -102,7 +99,7 @@ def send_turn(
         endpoint_name=settings.endpoint_name,
         params=settings.params.as_dict(),
         context_depth=settings.context_depth,
-        request=request_record(settings, window),
+        request=request.body,
         status=STREAMING,
     )
     rows = {0: store.add_message(conversation_id, "assistant", "", choice_index=0, **reply_fields)}
@@ -116,7 +113,7 @@ def send_turn(
                 message_id, content="".join(texts[choice]), reasoning="".join(reasoning[choice]), **extra
             )
 
-    stream = client.stream(settings.model, window.messages, settings.params)
+    stream = client.stream(request)
     finished = False
     last_write = time.monotonic()
     try:

@@ -12,6 +12,7 @@ from chatlab.events import Event, KeyNotice, ReasoningDelta, StreamDone, StreamE
 from chatlab.safe_markdown import without_images
 from chatlab.store import ERROR, INTERRUPTED, STOPPED, STREAMING, Message
 from chatlab.usage import describe_reply
+from chatlab_ui.page_keys import PageKeys
 
 # A 1 MB paste rendered as markdown freezes the browser; longer texts are cut for display only
 # (the store and the exports keep every character).
@@ -61,6 +62,7 @@ ReplyActions = Callable[[Message], None]
 def render_turn(
     messages: Sequence[Message],
     *,
+    keys: PageKeys,
     on_retry: Callable[[int], None] | None = None,
     actions: ReplyActions | None = None,
 ) -> None:
@@ -87,7 +89,7 @@ def render_turn(
             turn = replies[0].turn
             st.button(
                 "Retry",
-                key=f"chat.retry.{turn}",
+                key=keys("retry", turn),
                 icon=":material/replay:",
                 on_click=on_retry,
                 args=(turn,),
@@ -98,13 +100,14 @@ def render_turn(
 def render_history(
     messages: Sequence[Message],
     *,
+    keys: PageKeys,
     on_retry: Callable[[int], None] | None = None,
     actions: ReplyActions | None = None,
 ) -> None:
     """Every turn in order; only the last turn offers Retry."""
     turns = [list(group) for _, group in groupby(messages, key=lambda m: m.turn)]
     for index, turn in enumerate(turns):
-        render_turn(turn, on_retry=on_retry if index == len(turns) - 1 else None, actions=actions)
+        render_turn(turn, keys=keys, on_retry=on_retry if index == len(turns) - 1 else None, actions=actions)
 
 
 def stream_reply(events: Iterable[Event]) -> StreamDone | None:

@@ -8,20 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from chatlab.compare import PaneSpec
-from chatlab.params import GenerationParams, ParamError
+from chatlab.params import INT, OVERRIDES, PARAMS, GenerationParams, ParamError
 from chatlab.roles import Role
 from chatlab.turn import TurnSettings
+from chatlab_ui.page_keys import PageKeys
 
 MAX_PANES = 8
-# Table column -> parameter it overrides; an empty cell keeps the shared value from the sidebar.
-OVERRIDES = {
-    "Temperature": "temperature",
-    "Top P": "top_p",
-    "Presence": "presence_penalty",
-    "Frequency": "frequency_penalty",
-    "Max tokens": "max_tokens",
-    "Seed": "seed",
-}
+# An empty override cell keeps the shared value from the sidebar.
+OVERRIDE_COLUMNS = {PARAMS[name].heading: name for name in OVERRIDES}
 
 
 def _blank(value) -> bool:
@@ -35,26 +29,41 @@ def _default_roles(roles: list[Role]) -> list[str]:
 
 def _row(name: str, system: str, defaults: dict) -> dict:
     """One table row; a role's default parameters fill its override cells, so they are visible and editable."""
-    cells = {column: defaults.get(param) for column, param in OVERRIDES.items()}
+    cells = {column: defaults.get(param) for column, param in OVERRIDE_COLUMNS.items()}
     return {"Pane": name, "System prompt": system, "Model": "", **cells, "Depth": None}
 
 
+def _override_column(name: str):
+    param = PARAMS[name]
+    if param.kind == INT and param.high > 2**53:  # a seed: any whole number, no slider range to show
+        return st.column_config.NumberColumn(param.heading, step=1, help=param.help)
+    return st.column_config.NumberColumn(
+        param.heading, min_value=param.low, max_value=param.high, step=param.step, help=param.help
+    )
+
+
 def pane_setup(
-    prefix: str, roles: list[Role], *, model: str, shared: GenerationParams, depth: int | None, disabled: bool
-) -> list[PaneSpec]:
-    """Draw the pane chooser; returns one PaneSpec per valid pane."""
+    keys: PageKeys,
+    roles: list[Role],
+    *,
+    model: str,
+    shared: GenerationParams,
+    depth: int | None,
+    disabled: bool,
+) -> tuple[list[PaneSpec], list[str]]:
+    """Draw the pane chooser; returns one PaneSpec per pane, and what is not valid (nothing is sent then)."""
     by_name = {r.name: r for r in roles}
     chosen = st.multiselect(
         "Roles to compare",
         list(by_name),
         default=_default_roles(roles),
         max_selections=MAX_PANES,
-        key=f"{prefix}.roles",
+        key=keys("roles"),
         disabled=disabled,
     )
     adhoc = st.text_area(
         "Ad-hoc system prompt (optional — adds a pane)",
-        key=f"{prefix}.adhoc",
+        key=keys("adhoc"),
         height=80,
         disabled=disabled,
         placeholder="e.g. You answer like a pirate.",
@@ -63,7 +72,7 @@ def pane_setup(
     if adhoc.strip() and len(rows) < MAX_PANES:
         rows.append(_row("Ad-hoc prompt", adhoc.strip(), {}))
     if not rows:
-        return []
+        return [], []
     st.caption(
         "Each role's own default parameters are filled in. Blank cells use the sidebar's model, shared "
         "parameters and context depth."
@@ -72,33 +81,26 @@ def pane_setup(
     # (feeding it back loses every second edit: streamlit#7749).
     table = st.data_editor(
         pd.DataFrame(rows),
-        key=f"{prefix}.panes.{abs(hash(tuple(r['Pane'] for r in rows) + (adhoc,)))}",
+        key=keys("panes", abs(hash(tuple(r["Pane"] for r in rows) + (adhoc,)))),
         hide_index=True,
         width="stretch",
         disabled=["Pane"] if not disabled else True,
         column_config={
             "System prompt": st.column_config.TextColumn(width="large"),
             "Model": st.column_config.TextColumn(help=f"Blank: {model}"),
-            "Temperature": st.column_config.NumberColumn(min_value=0.0, max_value=2.0, step=0.05),
-            "Top P": st.column_config.NumberColumn(min_value=0.0, max_value=1.0, step=0.05),
-            "Presence": st.column_config.NumberColumn(
-                "Presence penalty", min_value=-2.0, max_value=2.0, step=0.1
-            ),
-            "Frequency": st.column_config.NumberColumn(
-                "Frequency penalty", min_value=-2.0, max_value=2.0, step=0.1
-            ),
-            "Max tokens": st.column_config.NumberColumn(min_value=1, step=1),
-            "Seed": st.column_config.NumberColumn(step=1),
+            **{column: _override_column(name) for column, name in OVERRIDE_COLUMNS.items()},
             "Depth": st.column_config.NumberColumn(min_value=0, step=1, help="Context depth; blank: sidebar"),
         },
     )
-    panes = []
+    panes, problems = [], []
     for row in table.to_dict("records"):
-        overrides = {param: row[column] for column, param in OVERRIDES.items() if not _blank(row[column])}
+        overrides = {
+            param: row[column] for column, param in OVERRIDE_COLUMNS.items() if not _blank(row[column])
+        }
         try:
             params = shared.replace(**overrides)
         except ParamError as exc:
-            st.error(f"{row['Pane']}: {exc} — this pane is left out.")
+            problems.append(f"{row['Pane']}: {exc}")
             continue
         role = by_name.get(row["Pane"])
         panes.append(
@@ -114,4 +116,6 @@ def pane_setup(
                 label=row["Pane"],
             )
         )
-    return panes
+    for problem in problems:
+        st.error(f"{problem}. Fix the cell to send.", icon=":material/error:")
+    return panes, problems

@@ -12,6 +12,7 @@ from chatlab.parallel import Tagged
 from chatlab.safe_markdown import without_images
 from chatlab.store import Message
 from chatlab_ui.chat_view import REDRAW_INTERVAL_S, display_text, render_history
+from chatlab_ui.page_keys import PageKeys
 
 
 def pane_columns(count: int) -> list:
@@ -28,9 +29,12 @@ def pane_header(column, title: str, caption: str) -> None:
     column.caption(caption)
 
 
-def pane_history(column, messages: Sequence[Message], on_retry: Callable[[int], None] | None) -> None:
+def pane_history(
+    column, messages: Sequence[Message], keys: PageKeys, on_retry: Callable[[int], None] | None
+) -> None:
+    """One pane's thread; `keys` is the pane's own namespace, so panes never share a widget key."""
     with column:
-        render_history(messages, on_retry=on_retry)
+        render_history(messages, keys=keys, on_retry=on_retry)
 
 
 def stream_panes(
@@ -59,7 +63,7 @@ def stream_panes(
             continue
         elif isinstance(event, StreamError):
             with columns[index]:
-                st.error(event.message, icon=":material/error:")
+                st.error(without_images(event.message), icon=":material/error:")
         elif isinstance(event, StreamDone):
             done[index] = event
             dirty.add(index)

@@ -1,4 +1,9 @@
-"""The generation-parameter controls: each parameter has a 'send' box; unticked ones are left out."""
+"""The generation-parameter controls, drawn from the parameter table: a 'send' box and a control each.
+
+Unticked parameters are left out (the server's default applies). A ticked one that is not valid is
+marked at its control and reported as a problem: the page refuses to send until it is fixed, so a typo
+never silently drops every parameter.
+"""
 
 from __future__ import annotations
 
@@ -6,214 +11,147 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from chatlab.params import GenerationParams, ParamError
-from chatlab.roles.form import stop_list, stop_text
-
-
-@dataclass(frozen=True)
-class SliderSpec:
-    name: str
-    label: str
-    low: float
-    high: float
-    default: float
-    step: float
-    help: str
-
-
-SLIDERS = (
-    SliderSpec(
-        "temperature",
-        "Temperature",
-        0.0,
-        2.0,
-        1.0,
-        0.05,
-        "Randomness of sampling. 0 ≈ always the most likely token; above 1 gets wild.",
-    ),
-    SliderSpec(
-        "top_p",
-        "Top P",
-        0.0,
-        1.0,
-        1.0,
-        0.05,
-        "Nucleus sampling: only tokens within this cumulative probability are considered. "
-        "Change this or temperature, rarely both.",
-    ),
-    SliderSpec(
-        "presence_penalty",
-        "Presence penalty",
-        -2.0,
-        2.0,
-        0.0,
-        0.1,
-        "Positive values push the model toward new topics (penalise tokens that already appeared).",
-    ),
-    SliderSpec(
-        "frequency_penalty",
-        "Frequency penalty",
-        -2.0,
-        2.0,
-        0.0,
-        0.1,
-        "Positive values penalise tokens by how often they appeared: less verbatim repetition.",
-    ),
+from chatlab.params import (
+    NUMBER_TEXT,
+    PARAMS,
+    SELECT,
+    SELECT_SLIDER,
+    SLIDER,
+    STOPS_TEXT,
+    TEXT_INPUT,
+    GenerationParams,
+    Param,
+    ParamError,
 )
-MAX_TOKEN_STEPS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+from chatlab.roles.form import stop_list, stop_text
+from chatlab_ui.page_keys import PageKeys
+
 DEPTH_CHOICES = [*range(0, 21), 30, 40, 50, "all"]
 DEFAULT_DEPTH = 10
 
 
-def _key(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}"
+@dataclass(frozen=True)
+class ParamChoice:
+    """The parameters to send, and the ticked fields that are not valid (each named, with why)."""
+
+    params: GenerationParams
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
-def _switch_on(prefix: str, name: str) -> None:
+def _switch_on(keys: PageKeys, name: str) -> None:
     """Moving a control means the user wants it sent."""
-    st.session_state[_key(prefix, f"{name}.on")] = True
+    st.session_state[keys(name, "on")] = True
 
 
-def apply_defaults(prefix: str, params: dict) -> None:
-    """Set controls to a role's default parameters (called from a widget callback)."""
+def _widget_value(param: Param, value):
+    """A parameter's value as its control holds it (stop as one line each, a seed as text)."""
+    if param.widget == STOPS_TEXT:
+        return stop_text(value)
+    if param.widget == NUMBER_TEXT:
+        return str(value)
+    return value
+
+
+def apply_defaults(keys: PageKeys, params: dict) -> None:
+    """Set controls to these parameter values and tick them (call from a callback, or before drawing)."""
     for name, value in params.items():
-        if name == "stop":
-            value = stop_text(value)
-        elif name == "seed":
-            value = str(value)
-        st.session_state[_key(prefix, name)] = value
-        st.session_state[_key(prefix, f"{name}.on")] = True
+        param = PARAMS.get(name)
+        if param is None:
+            continue
+        st.session_state[keys(name)] = _widget_value(param, value)
+        st.session_state[keys(name, "on")] = True
 
 
-def _seed(prefix: str, name: str, default) -> str:
+def untick_all(keys: PageKeys) -> None:
+    for name in PARAMS:
+        st.session_state[keys(name, "on")] = False
+
+
+def _seeded(keys: PageKeys, param: Param) -> str:
     """Put a control's default into session state and return its key.
 
     Controls are then created without a default argument: Streamlit warns when a widget has both a
     default and a value set through session state (which role defaults and reopened chats do).
     """
-    key = _key(prefix, name)
-    st.session_state.setdefault(key, default)
+    key = keys(param.name)
+    st.session_state.setdefault(key, _widget_value(param, param.default))
     return key
 
 
-def _row(prefix: str, name: str, disabled: bool):
-    """A narrow 'send' checkbox beside the control; returns (send?, column for the control)."""
-    tick, control = st.columns([1, 7], vertical_alignment="bottom")
-    on = tick.checkbox(
-        f"Send {name}",
-        key=_key(prefix, f"{name}.on"),
-        label_visibility="collapsed",
+def _control(param: Param, keys: PageKeys, column, disabled: bool):
+    """Draw the parameter's control in `column`; returns what the control holds."""
+    common = dict(
+        key=_seeded(keys, param),
+        help=param.help,
         disabled=disabled,
-        help=f"Send {name} with the request. Unticked: the server's default applies.",
+        on_change=_switch_on,
+        args=(keys, param.name),
     )
-    return on, control
+    if param.widget == SLIDER:
+        return column.slider(param.label, param.low, param.high, step=param.step, **common)
+    if param.widget == SELECT_SLIDER:
+        # No st.number_input anywhere: a disabled number input falls back to its minimum and can send
+        # that back as a change (streamlit#4318). A select slider keeps any stored value as a position.
+        current = st.session_state[common["key"]]
+        return column.select_slider(param.label, sorted({*param.presets, int(current)}), **common)
+    if param.widget == SELECT:
+        return column.selectbox(param.label, param.choices, **common)
+    if param.widget == STOPS_TEXT:
+        return column.text_area(param.label, height=68, placeholder="one per line, e.g. \\n\\n", **common)
+    if param.widget in (NUMBER_TEXT, TEXT_INPUT):
+        return column.text_input(param.label, **common)
+    raise ValueError(f"no control for widget {param.widget!r}")
 
 
-def parameter_controls(prefix: str, *, disabled: bool = False) -> GenerationParams:
-    """Draw every parameter control; returns the parameters the user chose to send."""
+def _value(param: Param, held):
+    """The control's content as the parameter's value; ParamError says what is wrong with it."""
+    if param.widget == STOPS_TEXT:
+        return param.check(stop_list(held))
+    if param.widget == NUMBER_TEXT:
+        return param.parse(held)
+    return param.check(held)
+
+
+def parameter_controls(keys: PageKeys, *, disabled: bool = False) -> ParamChoice:
+    """Draw every parameter's control; returns what the user chose to send and what is not valid."""
     chosen: dict = {}
+    problems: list[str] = []
     st.caption("Tick a box to send that parameter; unticked ones use the server's default.")
-    for spec in SLIDERS:
-        on, col = _row(prefix, spec.name, disabled)
-        value = col.slider(
-            spec.label,
-            spec.low,
-            spec.high,
-            step=spec.step,
-            key=_seed(prefix, spec.name, spec.default),
-            help=spec.help,
+    for param in PARAMS.values():
+        tick, column = st.columns([1, 7], vertical_alignment="bottom")
+        on = tick.checkbox(
+            f"Send {param.name}",
+            key=keys(param.name, "on"),
+            label_visibility="collapsed",
             disabled=disabled,
-            on_change=_switch_on,
-            args=(prefix, spec.name),
+            help=f"Send {param.name} with the request. Unticked: the server's default applies.",
         )
-        if on:
-            chosen[spec.name] = value
-
-    # No st.number_input here: a disabled number input (every input is disabled while a reply streams)
-    # falls back to its minimum and can send that back as a change (streamlit#4318).
-    on, col = _row(prefix, "max_tokens", disabled)
-    key = _seed(prefix, "max_tokens", 512)
-    value = col.select_slider(
-        "Max tokens",
-        sorted({*MAX_TOKEN_STEPS, int(st.session_state[key])}),
-        key=key,
-        disabled=disabled,
-        help="Upper bound on the reply's length in tokens (reasoning models: max_completion_tokens).",
-        on_change=_switch_on,
-        args=(prefix, "max_tokens"),
-    )
-    if on:
-        chosen["max_tokens"] = int(value)
-
-    on, col = _row(prefix, "n", disabled)
-    value = col.slider(
-        "Choices (n)",
-        1,
-        8,
-        step=1,
-        key=_seed(prefix, "n", 1),
-        disabled=disabled,
-        help="How many alternative replies to sample for the same request; all are shown.",
-        on_change=_switch_on,
-        args=(prefix, "n"),
-    )
-    if on:
-        chosen["n"] = int(value)
-
-    on, col = _row(prefix, "seed", disabled)
-    seed_text = col.text_input(
-        "Seed",
-        key=_seed(prefix, "seed", "42"),
-        disabled=disabled,
-        help="Best-effort determinism: same seed + same parameters should give the same reply.",
-        on_change=_switch_on,
-        args=(prefix, "seed"),
-    )
-    if on:
+        held = _control(param, keys, column, disabled)
+        if not on:
+            continue
         try:
-            chosen["seed"] = int(seed_text.strip())
-        except ValueError:
-            col.error(f"Seed must be a whole number, not {seed_text!r}; it is not sent.")
-
-    on, col = _row(prefix, "stop", disabled)
-    typed_stops = col.text_area(
-        "Stop sequences",
-        key=_seed(prefix, "stop", ""),
-        height=68,
-        disabled=disabled,
-        help="One per line, up to 4. Generation ends before any of them. Write \\n for a newline.",
-        on_change=_switch_on,
-        args=(prefix, "stop"),
-        placeholder="one per line, e.g. \\n\\n",
-    )
-    if on:
-        chosen["stop"] = tuple(stop_list(typed_stops))
-
-    on, col = _row(prefix, "user", disabled)
-    user = col.text_input(
-        "User id",
-        key=_seed(prefix, "user", ""),
-        disabled=disabled,
-        help="An end-user identifier passed to the API (for abuse monitoring); not your name in the chat.",
-        on_change=_switch_on,
-        args=(prefix, "user"),
-    )
-    if on and user.strip():
-        chosen["user"] = user.strip()
-
-    try:
-        return GenerationParams.from_dict(chosen)
-    except ParamError as exc:
-        st.error(f"Parameter not valid, so none are sent: {exc}")
-        return GenerationParams()
+            value = _value(param, held)
+        except ParamError as exc:
+            column.error(f"{exc}. Fix it or untick it to send.", icon=":material/error:")
+            problems.append(f"{param.label}: {exc}")
+            continue
+        if value not in ("", ()):
+            chosen[param.name] = value
+    return ParamChoice(GenerationParams(**chosen), tuple(problems))
 
 
-def depth_control(prefix: str, *, disabled: bool = False) -> int | None:
+def depth_control(keys: PageKeys, *, disabled: bool = False) -> int | None:
     """Context depth: how many past messages go with the request (None: all of them)."""
+    key = keys("depth")
+    st.session_state.setdefault(key, DEFAULT_DEPTH)
     value = st.select_slider(
         "Context depth",
         DEPTH_CHOICES,
-        key=_seed(prefix, "depth", DEFAULT_DEPTH),
+        key=key,
         disabled=disabled,
         help="How many past messages (user and assistant) are sent with the next request. "
         "0 sends only the system prompt and the new message.",

@@ -10,6 +10,7 @@ from chatlab.events import StreamDone, StreamError, TextDelta
 from chatlab.reproduce import ReplayError, curl_code, diff_markdown, python_code, replay, word_diff
 from chatlab.safe_markdown import without_images
 from chatlab.store import Message
+from chatlab_ui.page_keys import PageKeys
 
 
 def code_popover(request: dict, endpoint: Endpoint, key: str, label: str = "View code") -> None:
@@ -25,20 +26,19 @@ def code_popover(request: dict, endpoint: Endpoint, key: str, label: str = "View
         )
 
 
-def _replay_key(message: Message) -> str:
-    return f"replay.{message.id}"
-
-
-def reply_actions(client: ChatClient, endpoint: Endpoint):
+def reply_actions(client: ChatClient, endpoint: Endpoint, keys: PageKeys):
     """Buttons under a stored reply: View code and Replay (its result stays until dismissed)."""
+
+    def _replay_key(message: Message) -> str:
+        return keys("replay", message.id)
 
     def draw(message: Message) -> None:
         code, again, _ = st.columns([1, 1, 4])
         with code:
-            code_popover(message.request, endpoint, key=f"code.{message.id}")
+            code_popover(message.request, endpoint, key=keys("code", message.id))
         again.button(
             "Replay",
-            key=f"replay.button.{message.id}",
+            key=keys("replay", message.id, "button"),
             icon=":material/replay:",
             help="Send exactly the same request again and compare the new reply with this one.",
             on_click=lambda: st.session_state.update({_replay_key(message): "pending"}),
@@ -47,7 +47,7 @@ def reply_actions(client: ChatClient, endpoint: Endpoint):
         if state == "pending":
             st.session_state[_replay_key(message)] = _run_replay(client, message)
         if isinstance(st.session_state.get(_replay_key(message)), dict):
-            _show_replay(message, st.session_state[_replay_key(message)])
+            _show_replay(message, st.session_state[_replay_key(message)], _replay_key(message))
 
     return draw
 
@@ -73,7 +73,7 @@ def _run_replay(client: ChatClient, message: Message) -> dict:
     return result
 
 
-def _show_replay(message: Message, result: dict) -> None:
+def _show_replay(message: Message, result: dict, state_key: str) -> None:
     with st.container(border=True):
         if result["error"]:
             st.error(f"Replay failed: {without_images(result['error'])}")
@@ -86,6 +86,6 @@ def _show_replay(message: Message, result: dict) -> None:
         st.markdown(diff_markdown(word_diff(message.content, result["text"])))
         st.button(
             "Dismiss",
-            key=f"replay.dismiss.{message.id}",
-            on_click=lambda: st.session_state.pop(_replay_key(message), None),
+            key=f"{state_key}.dismiss",
+            on_click=lambda: st.session_state.pop(state_key, None),
         )

@@ -13,19 +13,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from chatlab.params import NUMBER_TEXT, PARAMS, ROLE_PARAMS, SELECT, STOPS_TEXT, TEXT_INPUT, Param
 from chatlab.roles import LANGUAGES, MAX_NAME_CHARS, Role
 from chatlab.roles.custom import CustomRoles
 from chatlab.roles.form import examples_from_table, role_from_form, stop_text
 from chatlab_ui.roles_page_state import LANGUAGE_NAMES, TAB_EDITOR, TAB_KEY, TAB_LIBRARY, notice, roles_key
 
-# (parameter, label, low, high, step); seed and stop are text fields.
-NUMBER_PARAMS = (
-    ("temperature", "Temperature", 0.0, 2.0, 0.05),
-    ("top_p", "Top P", 0.0, 1.0, 0.05),
-    ("presence_penalty", "Presence penalty", -2.0, 2.0, 0.1),
-    ("frequency_penalty", "Frequency penalty", -2.0, 2.0, 0.1),
-    ("max_tokens", "Max tokens", 1, 1_000_000, 1),
-)
 S = st.session_state
 
 
@@ -49,13 +42,45 @@ def fill_form(data: dict[str, Any], editing: str | None) -> None:
     S[roles_key("form.language")] = data.get("language", "en")
     S[roles_key("form.tags")] = list(data.get("tags", []))
     S[roles_key("form.system")] = data.get("system", "")
-    for name, *_ in NUMBER_PARAMS:
-        S[roles_key(f"form.{name}")] = params.get(name)
-    S[roles_key("form.seed")] = "" if params.get("seed") is None else str(params["seed"])
-    S[roles_key("form.stop")] = stop_text(params.get("stop", []))
+    for name in ROLE_PARAMS:
+        S[roles_key(f"form.{name}")] = _field_value(PARAMS[name], params.get(name))
     S[roles_key("form.examples_data")] = [dict(example) for example in data.get("examples", [])]
     S[roles_key("form.generation")] = S.get(roles_key("form.generation"), 0) + 1  # a fresh data editor
     S.pop(roles_key("form.error"), None)
+
+
+def _field_value(param: Param, value: Any) -> Any:
+    """A preset value as the editor's field holds it (None / "" when not preset)."""
+    if param.widget == STOPS_TEXT:
+        return stop_text(value or [])
+    if param.widget in (NUMBER_TEXT, TEXT_INPUT):
+        return "" if value is None else str(value)
+    return value
+
+
+def _field(param: Param, column) -> None:
+    """One default-parameter field of the form, drawn from the parameter table."""
+    key = roles_key(f"form.{param.name}")
+    if param.widget == STOPS_TEXT:
+        column.text_area(
+            param.label, key=key, height=68, placeholder="one per line, up to 4; write \\n for a newline"
+        )
+    elif param.widget in (NUMBER_TEXT, TEXT_INPUT):
+        column.text_input(param.label, key=key, placeholder="not preset", help=param.help)
+    elif param.widget == SELECT:
+        column.selectbox(
+            param.label, [None, *param.choices], key=key, format_func=lambda v: v or "not preset"
+        )
+    else:  # inside a form, so a number input cannot send a value by itself (streamlit#4318 is moot)
+        column.number_input(
+            param.label,
+            min_value=param.low,
+            max_value=param.high,
+            step=param.step,
+            key=key,
+            placeholder="not preset",
+            help=param.help,
+        )
 
 
 def start_new() -> None:
@@ -84,9 +109,7 @@ def _role_from_widgets(examples: pd.DataFrame) -> Role:
         language=S.get(roles_key("form.language")),
         tags=S.get(roles_key("form.tags")),
         system=S.get(roles_key("form.system")),
-        numbers={key: S.get(roles_key(f"form.{key}")) for key, *_ in NUMBER_PARAMS},
-        seed=S.get(roles_key("form.seed")),
-        stop=S.get(roles_key("form.stop")),
+        params={name: S.get(roles_key(f"form.{name}")) for name in ROLE_PARAMS},
         examples=examples_from_table(examples),
     )
 
@@ -122,22 +145,10 @@ def editor(custom: CustomRoles, roles: list[Role]) -> None:
         st.text_area("System prompt", key=roles_key("form.system"), height=220)
         st.markdown("**Default parameters** (optional)")
         columns = st.columns(3)
-        for i, (key, label, low, high, step) in enumerate(NUMBER_PARAMS):
-            columns[i % 3].number_input(
-                label,
-                min_value=low,
-                max_value=high,
-                step=step,
-                key=roles_key(f"form.{key}"),
-                placeholder="not preset",
-            )
-        columns[2].text_input("Seed", key=roles_key("form.seed"), placeholder="not preset")
-        st.text_area(
-            "Stop sequences",
-            key=roles_key("form.stop"),
-            height=68,
-            placeholder="one per line, up to 4; write \\n for a newline",
-        )
+        for i, name in enumerate(n for n in ROLE_PARAMS if PARAMS[n].widget != STOPS_TEXT):
+            _field(PARAMS[name], columns[i % 3])
+        for name in (n for n in ROLE_PARAMS if PARAMS[n].widget == STOPS_TEXT):
+            _field(PARAMS[name], st)
         st.markdown("**Few-shot examples** (optional): turns sent after the system prompt, in order")
         examples = st.data_editor(
             pd.DataFrame(

@@ -6,56 +6,54 @@ import streamlit as st
 
 from chatlab.client import ChatClient
 from chatlab.endpoint import Endpoint
-from chatlab.params import PARAM_NAMES
 from chatlab.roles import Role
 from chatlab.safe_markdown import without_images
 from chatlab.store import Message
 from chatlab.turn import TurnSettings
-from chatlab_ui.params_panel import apply_defaults, depth_control, parameter_controls
+from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.params_panel import ParamChoice, apply_defaults, depth_control, parameter_controls, untick_all
 from chatlab_ui.resources import list_models
 
 FALLBACK_MODEL = "gpt-4o-mini"
 
 
-def _on_role_change(prefix: str, roles_by_name: dict[str, Role]) -> None:
+def _on_role_change(keys: PageKeys, roles_by_name: dict[str, Role]) -> None:
     """Picking a role fills the system prompt and applies its default parameters."""
-    role = roles_by_name.get(st.session_state[f"{prefix}.role"])
+    role = roles_by_name.get(st.session_state[keys("role")])
     if role is not None:
-        st.session_state[f"{prefix}.system_prompt"] = role.system
-        apply_defaults(prefix, role.default_params())
+        st.session_state[keys("system_prompt")] = role.system
+        apply_defaults(keys, role.default_params())
 
 
-def role_picker(prefix: str, roles: list[Role], *, disabled: bool) -> tuple[Role, str]:
+def role_picker(keys: PageKeys, roles: list[Role], *, disabled: bool) -> tuple[Role, str]:
     """Role select box plus its system prompt, editable for this chat; returns (role, system prompt)."""
     by_name = {r.name: r for r in roles}
-    role_key = f"{prefix}.role"
+    role_key = keys("role")
     if st.session_state.get(role_key) not in by_name:
         st.session_state[role_key] = roles[0].name
-        st.session_state[f"{prefix}.system_prompt"] = roles[0].system
+        st.session_state[keys("system_prompt")] = roles[0].system
     name = st.selectbox(
         "Role",
         list(by_name),
         key=role_key,
         disabled=disabled,
         on_change=_on_role_change,
-        args=(prefix, by_name),
+        args=(keys, by_name),
         help="Fills the system prompt from the role library (roles.yaml and your custom roles). Edit it below for this chat only.",
         format_func=lambda n: f"{n} · {by_name[n].language}" if by_name[n].language else n,
     )
     role = by_name[name]
     if role.description:
         st.caption(without_images(role.description))
-    system_prompt = st.text_area(
-        "System prompt", key=f"{prefix}.system_prompt", height=140, disabled=disabled
-    )
+    system_prompt = st.text_area("System prompt", key=keys("system_prompt"), height=140, disabled=disabled)
     return role, system_prompt
 
 
-def model_picker(prefix: str, client: ChatClient, endpoint: Endpoint, *, disabled: bool) -> str:
+def model_picker(keys: PageKeys, client: ChatClient, endpoint: Endpoint, *, disabled: bool) -> str:
     """Models listed by the endpoint's /v1/models; any other id can be typed in."""
     models = list_models(client, endpoint.display_url)
     default = endpoint.default_model or (models[0] if models else FALLBACK_MODEL)
-    key = f"{prefix}.model"
+    key = keys("model")
     current = st.session_state.get(key) or default
     options = list(dict.fromkeys([*models, current, default]))
     st.session_state.setdefault(key, current)
@@ -72,39 +70,39 @@ def model_picker(prefix: str, client: ChatClient, endpoint: Endpoint, *, disable
     return (model or default).strip()
 
 
-def restore_from(prefix: str, reply: Message | None, roles: list[Role]) -> None:
+def restore_from(keys: PageKeys, reply: Message | None, roles: list[Role]) -> None:
     """Put a reopened conversation's last settings back into the controls (before they are drawn)."""
     if reply is None:
         return
     names = {r.name for r in roles}
     if reply.role_name in names:
-        st.session_state[f"{prefix}.role"] = reply.role_name
+        st.session_state[keys("role")] = reply.role_name
     if reply.system_prompt is not None:
-        st.session_state[f"{prefix}.system_prompt"] = reply.system_prompt
+        st.session_state[keys("system_prompt")] = reply.system_prompt
     if reply.model:
-        st.session_state[f"{prefix}.model"] = reply.model
-    for name in PARAM_NAMES:
-        st.session_state[f"{prefix}.{name}.on"] = False
-    apply_defaults(prefix, reply.params)
+        st.session_state[keys("model")] = reply.model
+    untick_all(keys)
+    apply_defaults(keys, reply.params)
     depth = reply.context_depth
-    st.session_state[f"{prefix}.depth"] = "all" if depth is None else depth
+    st.session_state[keys("depth")] = "all" if depth is None else depth
 
 
 def chat_sidebar(
-    prefix: str, roles: list[Role], endpoint: Endpoint, client: ChatClient, *, disabled: bool
-) -> TurnSettings:
-    """Draw the sidebar; returns the settings for the next request."""
-    role, system_prompt = role_picker(prefix, roles, disabled=disabled)
-    model = model_picker(prefix, client, endpoint, disabled=disabled)
-    depth = depth_control(prefix, disabled=disabled)
+    keys: PageKeys, roles: list[Role], endpoint: Endpoint, client: ChatClient, *, disabled: bool
+) -> tuple[TurnSettings, ParamChoice]:
+    """Draw the sidebar; returns the settings for the next request, and the parameters' problems."""
+    role, system_prompt = role_picker(keys, roles, disabled=disabled)
+    model = model_picker(keys, client, endpoint, disabled=disabled)
+    depth = depth_control(keys, disabled=disabled)
     with st.expander("Parameters", expanded=True):
-        params = parameter_controls(prefix, disabled=disabled)
-    return TurnSettings(
+        choice = parameter_controls(keys, disabled=disabled)
+    settings = TurnSettings(
         model=model,
-        params=params,
+        params=choice.params,
         context_depth=depth,
         role_name=role.name,
         system_prompt=system_prompt,
         few_shot=tuple(role.few_shot_messages()),
         endpoint_name=endpoint.name,
     )
+    return settings, choice

@@ -9,9 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from chatlab.context import history_messages
+from chatlab.params import PARAMS, SWEEPABLE
 from chatlab.store import Store
 from chatlab.sweep.ablation import ablation_frame
-from chatlab.sweep.plan import SWEEPABLE, parse_values
+from chatlab.sweep.plan import parse_values
 from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
 
 NO_AXIS = "(none)"
@@ -39,14 +40,6 @@ SUMMARY_HEADINGS = {
     "samples": "Samples",
     "errors": "Errors",
 }
-DEFAULT_VALUES = {
-    "temperature": "0, 0.4, 0.8, 1.2",
-    "top_p": "0.5, 1.0",
-    "presence_penalty": "-1, 0, 1",
-    "frequency_penalty": "-1, 0, 1",
-    "max_tokens": "32, 128, 512",
-    "seed": "1, 2, 3",
-}
 
 
 def axis_inputs(prefix: str, label: str, *, optional: bool, default: str, disabled: bool):
@@ -61,7 +54,7 @@ def axis_inputs(prefix: str, label: str, *, optional: bool, default: str, disabl
         return None
     text = right.text_input(
         "Values",
-        value=DEFAULT_VALUES[name],
+        value=PARAMS[name].sweep_values,
         key=f"{prefix}.values.{name}",
         disabled=disabled,
         help="Numbers separated by commas or spaces.",

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
 
 from chatlab.context import ContextWindow
-from chatlab.params import request_kwargs
 from chatlab.prices import format_usd
+from chatlab.request import Request
 from chatlab.store import ReplyMetrics
-from chatlab.turn import TurnSettings
 from chatlab.usage import totals, turn_usage
+from chatlab_ui.page_keys import PageKeys
 
 METRIC_COLUMNS = {
     "First token (s)": st.column_config.NumberColumn(format="%.2f"),
@@ -45,7 +44,7 @@ def per_turn_view(frame: pd.DataFrame) -> pd.DataFrame:
     return view
 
 
-def usage_table(replies: Sequence[ReplyMetrics]) -> None:
+def usage_table(replies: Sequence[ReplyMetrics], keys: PageKeys) -> None:
     rows = turn_usage(replies)
     if not rows:
         return
@@ -80,7 +79,7 @@ def usage_table(replies: Sequence[ReplyMetrics]) -> None:
         frame,
         hide_index=True,
         width="stretch",
-        key="usage.table",
+        key=keys("usage"),
         column_config=METRIC_COLUMNS,
     )
     if sums.estimated:
@@ -90,16 +89,14 @@ def usage_table(replies: Sequence[ReplyMetrics]) -> None:
         )
 
 
-def request_preview(settings: TurnSettings, window: ContextWindow) -> None:
-    """Exactly what the next request sends, with the estimated token split."""
-    plan = request_kwargs(settings.model, settings.params)
-    body = {"model": settings.model, "messages": window.messages, **plan.kwargs, "stream": True}
+def request_preview(request: Request, window: ContextWindow) -> None:
+    """Exactly the body the next request sends, the notes on what was changed, and the token split."""
     split = window.split
     st.caption(
         f"≈ {split.total:,} prompt tokens (estimated): system {split.system:,} · "
         f"history {split.history:,} ({window.history_sent} of {window.history_available} past messages) · "
         f"new message {split.new_message:,}"
     )
-    for note in plan.notes:
+    for note in request.notes:
         st.info(note, icon=":material/info:")
-    st.code(json.dumps(body, ensure_ascii=False, indent=2), language="json")
+    st.code(request.to_json(), language="json")

@@ -15,6 +15,7 @@ from chatlab_ui.access import require_access
 from chatlab_ui.compare_setup import pane_setup
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.nav import page_nav
+from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.panes import pane_columns, pane_header, pane_history, stream_panes
 from chatlab_ui.params_panel import depth_control, parameter_controls
 from chatlab_ui.resources import get_client, get_roles, get_store
@@ -22,7 +23,7 @@ from chatlab_ui.sidebar import model_picker
 from chatlab_ui.stream_guard import streaming, wait_for_previous_stream
 from chatlab_ui.usage_view import METRIC_COLUMNS, per_turn_view
 
-P = "compare"
+P = PageKeys("compare")
 st.set_page_config(page_title="Compare roles · Chat Lab", page_icon="🧪", layout="wide")
 require_access()
 store = get_store()
@@ -30,11 +31,11 @@ roles, _ = get_roles()
 
 
 def queue(**pending) -> None:
-    st.session_state[f"{P}.pending"] = pending
+    st.session_state[P("pending")] = pending
 
 
 def queue_message() -> None:
-    text = (st.session_state.get(f"{P}.input") or "").strip()
+    text = (st.session_state.get(P("input")) or "").strip()
     if text:
         queue(text=text)
 
@@ -43,8 +44,8 @@ def new_comparison() -> None:
     st.query_params.pop("cmp", None)
 
 
-wait_for_previous_stream(f"{P}.stream")
-pending = st.session_state.pop(f"{P}.pending", None)
+wait_for_previous_stream(P("stream"))
+pending = st.session_state.pop(P("pending"), None)
 busy = pending is not None
 comparison_id = st.query_params.get("cmp")
 if comparison_id and store.get_comparison(comparison_id) is None:
@@ -56,7 +57,7 @@ page_nav()
 with st.sidebar:
     st.button(
         "New comparison",
-        key=f"{P}.new",
+        key=P("new"),
         icon=":material/add:",
         on_click=new_comparison,
         disabled=busy,
@@ -68,21 +69,35 @@ with st.sidebar:
     depth = depth_control(P, disabled=busy)
     with st.expander("Shared parameters", expanded=False):
         shared = parameter_controls(P, disabled=busy)
+    problems = list(shared.problems)
     key_table(client)
 
 st.title("Compare role prompts")
-st.chat_input("Send to every pane…", key=f"{P}.input", on_submit=queue_message, disabled=busy)
 
 if comparison_id is None:
     st.caption(
         "Pick 2–8 roles (or write ad-hoc system prompts), adjust any pane's model or parameters in the "
         "table, then send a message: every pane answers at the same time, each keeping its own thread."
     )
-    panes = pane_setup(P, roles, model=model, shared=shared, depth=depth, disabled=busy)
+    panes, pane_problems = pane_setup(P, roles, model=model, shared=shared.params, depth=depth, disabled=busy)
+    problems += pane_problems
 else:
     panes = panes_from_store(store, comparison_id, roles)
+    problems = []  # a stored comparison sends its panes' own settings, not the sidebar's
     st.caption("Every pane keeps its own conversation; the next message goes to all of them.")
 
+if pending and problems:  # e.g. Retry clicked while a parameter is not valid: nothing is sent
+    pending, busy = None, False
+st.chat_input(
+    "Send to every pane…" if not problems else "Fix the parameters marked above or in the sidebar to send…",
+    key=P("input"),
+    on_submit=queue_message,
+    disabled=busy or bool(problems),
+)
+if problems:
+    st.error(
+        "Nothing is sent while a parameter is not valid: " + "; ".join(problems), icon=":material/block:"
+    )
 if len(panes) < 2 and not comparison_id:
     st.info("Choose at least two panes to compare.")
     st.stop()
@@ -90,13 +105,14 @@ if len(panes) < 2 and not comparison_id:
 columns = pane_columns(len(panes))
 conversations = store.comparison_panes(comparison_id) if comparison_id else []
 for index, pane in enumerate(panes):
-    params = ", ".join(f"{k}={v}" for k, v in pane.settings.params.as_dict().items()) or "server defaults"
+    params = pane.settings.params.describe()
     depth_text = "all" if pane.settings.context_depth is None else pane.settings.context_depth
     pane_header(columns[index], pane.label, f"{pane.settings.model} · {params} · depth {depth_text}")
     if conversations:
         pane_history(
             columns[index],
             store.messages(conversations[index].id),
+            P.child("pane", index),
             on_retry=None if busy else lambda turn, i=index: queue(retry_turn=turn, only=[i]),
         )
 
@@ -107,7 +123,7 @@ if pending:
     wait_for_offline(endpoint)
     st.button(
         "Stop",
-        key=f"{P}.stop_reply",
+        key=P("stop_reply"),
         icon=":material/stop_circle:",
         help="Stops every pane; what arrived so far is kept.",
     )
@@ -121,7 +137,7 @@ if pending:
         only=only,
         retry_turn=pending.get("retry_turn"),
     )
-    with streaming(f"{P}.stream"):
+    with streaming(P("stream")):
         try:
             stream_panes(columns, only or range(len(panes)), pending.get("text"), events)
         finally:
@@ -136,7 +152,7 @@ if comparison_id:
             per_turn_view(frame),
             hide_index=True,
             width="stretch",
-            key=f"{P}.table",
+            key=P("table"),
             column_config=METRIC_COLUMNS,
         )
         st.download_button(
@@ -146,5 +162,5 @@ if comparison_id:
             mime="text/csv",
             on_click="ignore",
             icon=":material/download:",
-            key=f"{P}.download",
+            key=P("download"),
         )

@@ -10,6 +10,7 @@ from chatlab.sweep.run import run_sweep
 from chatlab_ui.access import require_access
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.nav import page_nav
+from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.params_panel import parameter_controls
 from chatlab_ui.resources import get_client, get_roles, get_store
 from chatlab_ui.sidebar import model_picker, role_picker
@@ -21,12 +22,12 @@ from chatlab_ui.sweep_view import (
     sweep_results,
 )
 
-P = "sweep"
+P = PageKeys("sweep")
 st.set_page_config(page_title="Parameter sweep · Chat Lab", page_icon="🧪", layout="wide")
 require_access()
 store = get_store()
 roles, _ = get_roles()
-pending = st.session_state.pop(f"{P}.pending", None)
+pending = st.session_state.pop(P("pending"), None)
 busy = pending is not None
 
 page_nav()
@@ -36,13 +37,14 @@ with st.sidebar:
     model = model_picker(P, client, endpoint, disabled=busy)
     role, system_prompt = role_picker(P, roles, disabled=busy)
     with st.expander("Fixed parameters", expanded=False):
-        base = parameter_controls(P, disabled=busy)
+        fixed = parameter_controls(P, disabled=busy)
+    base = fixed.params
     workers = st.slider(
         "Requests at once",
         1,
         8,
         1 if endpoint.offline else 4,
-        key=f"{P}.workers",
+        key=P("workers"),
         disabled=busy,
         help="Concurrency limit. The local model answers one request at a time.",
     )
@@ -55,26 +57,31 @@ with sweep_tab:
     prompt = st.text_area(
         "Prompt",
         "Write a one-sentence story about a lighthouse keeper.",
-        key=f"{P}.prompt",
+        key=P("prompt"),
         disabled=busy,
         height=90,
     )
-    _, history = context_picker(store, f"{P}.context", disabled=busy, label="Conversation context (optional)")
-    first = axis_inputs(f"{P}.axis1", "Parameter", optional=False, default="temperature", disabled=busy)
+    _, history = context_picker(store, P("context"), disabled=busy, label="Conversation context (optional)")
+    first = axis_inputs(P("axis1"), "Parameter", optional=False, default="temperature", disabled=busy)
     second = axis_inputs(
-        f"{P}.axis2", "Second parameter (optional)", optional=True, default="(none)", disabled=busy
+        P("axis2"), "Second parameter (optional)", optional=True, default="(none)", disabled=busy
     )
     left, right = st.columns(2)
-    samples = left.slider("Samples per setting", 1, MAX_SAMPLES, 3, key=f"{P}.samples", disabled=busy)
+    samples = left.slider("Samples per setting", 1, MAX_SAMPLES, 3, key=P("samples"), disabled=busy)
     use_n = right.checkbox(
         "One request per setting with n = samples",
-        key=f"{P}.use_n",
+        key=P("use_n"),
         disabled=busy,
         help="Uses the API's n where the endpoint supports it; otherwise each sample is its "
         "own request. Nothing is ever cached.",
     )
     spec = None
-    if first:
+    if not fixed.ok:
+        st.error(
+            "Nothing is run while a fixed parameter is not valid: " + "; ".join(fixed.problems),
+            icon=":material/block:",
+        )
+    elif first:
         try:
             spec = SweepSpec(
                 model=model,
@@ -96,13 +103,13 @@ with sweep_tab:
     st.button(
         "Run sweep",
         type="primary",
-        key=f"{P}.run",
+        key=P("run"),
         disabled=busy or spec is None,
-        on_click=lambda: st.session_state.update({f"{P}.pending": {"run": "sweep", "spec": spec}}),
+        on_click=lambda: st.session_state.update({P("pending"): {"run": "sweep", "spec": spec}}),
     )
 
     if pending and pending["run"] == "sweep":
-        state = st.session_state[f"{P}.result"] = {"spec": pending["spec"], "items": [], "finished": False}
+        state = st.session_state[P("result")] = {"spec": pending["spec"], "items": [], "finished": False}
         wait_for_offline(endpoint)
         run_with_progress(
             state,
@@ -111,7 +118,7 @@ with sweep_tab:
             "samples",
         )
         st.rerun()
-    if result := st.session_state.get(f"{P}.result"):
+    if result := st.session_state.get(P("result")):
         sweep_results(result)
 
 with depth_tab:
@@ -120,7 +127,7 @@ with depth_tab:
         "extra context costs and changes."
     )
     conversation_id, messages = context_picker(
-        store, f"{P}.ablation.conversation", disabled=busy, label="Conversation"
+        store, P("ablation", "conversation"), disabled=busy, label="Conversation"
     )
     last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
     if conversation_id and last_user is not None:
@@ -130,17 +137,17 @@ with depth_tab:
             0,
             len(before),
             min(len(before), 10),
-            key=f"{P}.ablation.max",
+            key=P("ablation", "max"),
             disabled=busy or not before,
         )
         st.button(
             "Run ablation",
             type="primary",
-            key=f"{P}.ablation.run",
+            key=P("ablation", "run"),
             disabled=busy,
             on_click=lambda: st.session_state.update(
                 {
-                    f"{P}.pending": {
+                    P("pending"): {
                         "run": "ablation",
                         "history": before,
                         "prompt": messages[last_user]["content"],
@@ -152,7 +159,7 @@ with depth_tab:
     elif conversation_id:
         st.info("That conversation has no user message to replay.")
     if pending and pending["run"] == "ablation":
-        state = st.session_state[f"{P}.ablation"] = {
+        state = st.session_state[P("ablation")] = {
             "items": [],
             "finished": False,
             "total": len(pending["depths"]),
@@ -174,5 +181,5 @@ with depth_tab:
             "depths",
         )
         st.rerun()
-    if result := st.session_state.get(f"{P}.ablation"):
+    if result := st.session_state.get(P("ablation")):
         ablation_results(result)

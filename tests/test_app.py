@@ -145,9 +145,13 @@ def test_a_roles_default_parameters_are_ticked_and_sent(app_env):
 def test_a_seed_that_is_not_a_number_is_explained_and_not_sent(app_env):
     at = chat_app().run()
     at.text_input(key="chat.seed").set_value("forty-two").run()
-    assert any("whole number" in e.value for e in at.error)
+    assert any("seed must be a whole number, not 'forty-two'" in e.value for e in at.error)
+    # Nothing may go out without the seed the user asked for: the input is closed until it is fixed.
+    assert at.chat_input(key="chat.input").disabled
+    assert any("Nothing is sent while a ticked parameter is not valid: Seed" in e.value for e in at.error)
+    at.text_input(key="chat.seed").set_value("42").run()
     send(at, "hi")
-    assert "seed" not in app_env.chat_requests[-1].body
+    assert app_env.chat_requests[-1].body["seed"] == 42
 
 
 def test_a_malformed_roles_file_names_the_line_and_the_app_still_chats(app_env, tmp_path, monkeypatch):
@@ -170,7 +174,9 @@ def test_view_code_shows_python_and_curl_without_the_key_and_replay_diffs(app_en
     python = next(c for c in code if "chat.completions.create" in c)
     assert "Why is the sky blue?" in python and "sk-test-app-0000" not in "\n".join(code)
     assert any(c.startswith("curl") or "curl " in c for c in code)
-    reply = next(b for b in at.button if b.key and b.key.startswith("replay.button."))
+    reply = next(
+        b for b in at.button if b.key and b.key.startswith("chat.replay.") and b.key.endswith(".button")
+    )
     app_env.default = Reply(text="The sky is blue because air scatters blue light more.")
     reply.click().run()
     assert not at.exception

@@ -258,7 +258,7 @@ def test_unknown_role_and_bad_parameters_are_refused(tmp_path, fake_openai) -> N
     assert result.returncode == 2
     assert "No role named 'Nobody'" in result.stdout and "Senior Programmer" in result.stdout
     result = _run(tmp_path, "chat", "--temperature", "5", fake=fake_openai)
-    assert result.returncode == 2 and "temperature must be between 0 and 2" in result.stdout
+    assert result.returncode == 2 and "temperature must be between 0 and 2, got 5" in result.stderr
     result = _run(tmp_path, "chat", "--profile", "nowhere", fake=fake_openai)
     assert result.returncode == 2 and "Unknown profile" in result.stdout
 

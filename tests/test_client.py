@@ -18,6 +18,7 @@ from chatlab.endpoint import Endpoint
 from chatlab.events import Finish, KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta, Usage
 from chatlab.keys import KeyPool
 from chatlab.params import GenerationParams
+from chatlab.request import build_request
 from chatlab.tokens import count_message_tokens, count_tokens
 from tests.fake_openai import FakeOpenAI, RecordedRequest, Reply
 from tests.test_keys import FakeClock
@@ -30,7 +31,7 @@ LONG_TEXT = "The quick brown fox jumps over the lazy dog. " * 10
 
 
 def run(client: ChatClient, model: str = "gpt-4o-mini", params: GenerationParams | None = None) -> list:
-    return list(client.stream(model, MESSAGES, params or GenerationParams()))
+    return list(client.stream(build_request(model, MESSAGES, params or GenerationParams())))
 
 
 def text_of(events: list, choice: int = 0) -> str:
@@ -259,7 +260,7 @@ def test_error_event_mid_stream_keeps_partial_text(fake_openai, fake_endpoint):
 def test_closing_the_stream_early_stops_quietly(fake_openai, fake_endpoint):
     fake_openai.script(Reply(text=LONG_TEXT * 20, chunk_chars=4, delay_s=0.01))
     client = ChatClient(fake_endpoint)
-    gen = client.stream("gpt-4o-mini", MESSAGES, GenerationParams())
+    gen = client.stream(build_request("gpt-4o-mini", MESSAGES, GenerationParams()))
 
     assert isinstance(next(gen), TextDelta)
     gen.close()  # the Stop button
@@ -581,7 +582,7 @@ def test_stopping_a_reply_counts_it_for_its_key(fake_openai, fake_endpoint):
     endpoint = dataclasses.replace(fake_endpoint, api_keys=(KEY_A, KEY_B))
     client = ChatClient(endpoint)
     fake_openai.script(Reply(text=LONG_TEXT * 5, chunk_chars=4, delay_s=0.01))
-    gen = client.stream("gpt-4o-mini", MESSAGES, GenerationParams())
+    gen = client.stream(build_request("gpt-4o-mini", MESSAGES, GenerationParams()))
     assert isinstance(next(gen), TextDelta)
     gen.close()
     a, _ = client.key_pool.stats()
@@ -597,7 +598,7 @@ def test_list_models_uses_a_pool_key_without_counting_it_or_taking_a_chat_turn(f
     model_requests = [r for r in fake_openai.requests if r.path.startswith("/v1/models")]
     assert [key_of(r) for r in model_requests] == [KEY_A, KEY_A]
     assert [s.requests for s in client.key_pool.stats()] == [0, 0]
-    list(client.stream("gpt-4o-mini", [{"role": "user", "content": "hi"}], GenerationParams()))
+    list(client.stream(build_request("gpt-4o-mini", [{"role": "user", "content": "hi"}], GenerationParams())))
     assert key_of(fake_openai.chat_requests[-1]) == KEY_A  # the chat rotation starts where it was
 
     # A failing listing does not touch the keys' state (chat requests decide that).

@@ -30,6 +30,7 @@ from chatlab.offline import (
     offline_available,
 )
 from chatlab.params import GenerationParams
+from chatlab.request import build_request
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 90.0
@@ -71,7 +72,9 @@ def client(server: OfflineServer) -> Iterator[ChatClient]:
 
 def ask(client: ChatClient, prompt: str, **params) -> tuple[str, list, StreamDone]:
     events = list(
-        client.stream(SHIPPED_ALIAS, [{"role": "user", "content": prompt}], GenerationParams(**params))
+        client.stream(
+            build_request(SHIPPED_ALIAS, [{"role": "user", "content": prompt}], GenerationParams(**params))
+        )
     )
     done = events[-1]
     assert isinstance(done, StreamDone)

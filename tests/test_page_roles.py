@@ -112,7 +112,7 @@ def test_a_bad_seed_is_an_error_in_the_form(app_env):
     at = fill_new_role(roles_page().run(), "Seeded")
     at.text_input(key="roles.form.seed").input("forty-two")
     at.button(key="roles.form.save").click().run()
-    assert any("Seed must be a whole number" in e.value for e in at.error)
+    assert any("Seed: seed must be a whole number, not 'forty-two'" in e.value for e in at.error)
     assert custom_file().list() == []
 
 

@@ -10,6 +10,7 @@ from chatlab.client import ChatClient
 from chatlab.events import StreamDone, StreamError, TextDelta
 from chatlab.parallel import Tagged, run_parallel
 from chatlab.params import GenerationParams
+from chatlab.request import build_request
 from chatlab.store import COMPLETE, STOPPED, Store
 from chatlab.turn import TurnSettings, send_turn
 from tests.fake_openai import Reply
@@ -39,7 +40,9 @@ def last_user_text(request) -> str:
 
 def client_stream(client, text: str):
     """A stream factory: one request whose last user message is `text`."""
-    return lambda: client.stream(MODEL, [{"role": "user", "content": text}], GenerationParams())
+    return lambda: client.stream(
+        build_request(MODEL, [{"role": "user", "content": text}], GenerationParams())
+    )
 
 
 def by_index(tagged: list[Tagged]) -> dict[int, list]:
@@ -151,7 +154,9 @@ def test_cancel_skips_streams_that_had_not_started(client, fake_openai):
     def counted(i):
         def factory():
             started.append(i)
-            return client.stream(MODEL, [{"role": "user", "content": str(i)}], GenerationParams())
+            return client.stream(
+                build_request(MODEL, [{"role": "user", "content": str(i)}], GenerationParams())
+            )
 
         return factory
 

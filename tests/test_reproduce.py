@@ -16,7 +16,7 @@ from chatlab.events import StreamDone, TextDelta
 from chatlab.params import GenerationParams
 from chatlab.reproduce import ReplayError, curl_code, diff_markdown, python_code, replay, word_diff
 from chatlab.store import Store
-from chatlab.turn import TurnSettings, request_record, send_turn
+from chatlab.turn import TurnSettings, plan_request, send_turn
 from chatlab.worddiff import DELETE, EQUAL, INSERT, tokens
 from tests.fake_openai import FakeOpenAI, Reply
 
@@ -39,7 +39,7 @@ def _request(model: str, params: GenerationParams, history: list[dict] | None = 
     window = build_context(
         system_prompt=settings.system_prompt, history=history or [], user_text=TRICKY, depth=None
     )
-    return request_record(settings, window)
+    return plan_request(settings, window).body
 
 
 GENERAL = dict(
@@ -175,7 +175,7 @@ def test_hostile_model_name_cannot_inject_code() -> None:
 
 
 def test_next_request_code_matches_what_the_app_then_sends(tmp_path, fake_openai, fake_endpoint) -> None:
-    """The page shows code for the next request (request_record before sending); sending it gives that body."""
+    """The page shows code for the next request (plan_request before sending); sending it gives that body."""
     store = Store(tmp_path / "db.sqlite3")
     settings = TurnSettings(
         model="gpt-4o-mini",
@@ -188,7 +188,7 @@ def test_next_request_code_matches_what_the_app_then_sends(tmp_path, fake_openai
         list(send_turn(store, ChatClient(fake_endpoint), cid, settings, text))
     from chatlab.turn import plan_context
 
-    preview = request_record(settings, plan_context(store.messages(cid), settings, TRICKY))
+    preview = plan_request(settings, plan_context(store.messages(cid), settings, TRICKY)).body
     list(send_turn(store, ChatClient(fake_endpoint), cid, settings, TRICKY))
     sent = fake_openai.last_body
     assert sent == preview
@@ -227,17 +227,21 @@ def test_replay_sends_the_stored_body_again(tmp_path, fake_openai: FakeOpenAI, f
     assert isinstance(events[-1], StreamDone) and events[-1].error is None
 
 
-def test_replay_refuses_what_it_cannot_send_unchanged(fake_endpoint) -> None:
+def test_replay_sends_fields_chat_lab_does_not_set_unchanged(fake_openai: FakeOpenAI, fake_endpoint) -> None:
+    """A stored body is sent as it is: even a field Chat Lab never sets reaches the server untouched."""
+    client = ChatClient(fake_endpoint)
+    body = _request(**GENERAL) | {"logit_bias": {"50256": -100}, "some_server_extension": {"k": [1, "二"]}}
+    list(replay(client, body))
+    assert fake_openai.last_body == body
+
+
+def test_replay_refuses_what_it_cannot_send(fake_endpoint) -> None:
     client = ChatClient(fake_endpoint)
     body = _request(**GENERAL)
-    with pytest.raises(ReplayError, match="logit_bias"):
-        replay(client, {**body, "logit_bias": {"50256": -100}})
-    # A general model never gets max_completion_tokens from ChatClient: it would send max_tokens instead.
-    changed = {k: v for k, v in body.items() if k != "max_tokens"} | {"max_completion_tokens": 64}
-    with pytest.raises(ReplayError, match="same parameters"):
-        replay(client, changed)
     with pytest.raises(ReplayError, match="model"):
         replay(client, {"messages": []})
+    with pytest.raises(ReplayError, match="messages"):
+        replay(client, {"model": "m"})
     with pytest.raises(ReplayError, match="streamed"):
         replay(client, {**body, "stream": False})
 

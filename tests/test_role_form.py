@@ -18,9 +18,7 @@ def fields(**overrides):
         "language": None,
         "tags": None,
         "system": "You check things twice.",
-        "numbers": {},
-        "seed": "",
-        "stop": "",
+        "params": {"seed": "", "stop": ""},
         "examples": [],
     }
     return {**base, **overrides}
@@ -69,9 +67,7 @@ def test_a_full_form_becomes_a_custom_role():
             description="Checks twice",
             language="zh",
             tags=["review"],
-            numbers={"temperature": 0.2, "top_p": None, "max_tokens": 64},
-            seed=" 7 ",
-            stop="END\\n",
+            params={"temperature": 0.2, "top_p": None, "max_tokens": 64, "seed": " 7 ", "stop": "END\\n"},
             examples=[{"user": "2+2?", "assistant": "4, checked twice."}],
         )
     )
@@ -98,7 +94,8 @@ def test_empty_optional_fields_take_their_defaults():
         ({"name": "   "}, "Give the role a name."),
         ({"name": None}, "Give the role a name."),
         ({"system": " \n"}, "Write a system prompt"),
-        ({"seed": "1.5"}, "Seed must be a whole number, not '1.5'."),
+        ({"params": {"seed": "1.5"}}, "Seed: seed must be a whole number, not '1.5'."),
+        ({"params": {"temperature": 3.0}}, "role 'Checker': temperature must be between 0 and 2, got 3"),
     ],
 )
 def test_what_save_refuses(overrides, message):

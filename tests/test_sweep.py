@@ -126,7 +126,7 @@ def test_use_n_splits_more_samples_than_one_request_allows(fake_openai, client):
 
 def test_an_endpoint_that_ignores_n_gives_errors_for_missing_choices():
     class OneChoice:
-        def stream(self, model, messages, params):
+        def stream(self, request):
             yield TextDelta(0, "only one")
             yield StreamDone(Usage(5, 2), Timings(0.01, 0.02, None), finish_reasons={0: "stop"})
 
@@ -139,8 +139,8 @@ def test_an_endpoint_that_ignores_n_gives_errors_for_missing_choices():
 
 def test_a_client_that_raises_is_reported_and_the_sweep_goes_on():
     class Flaky:
-        def stream(self, model, messages, params):
-            if params.temperature == 1.0:
+        def stream(self, request):
+            if request.body.get("temperature") == 1.0:
                 raise RuntimeError("boom")
             yield TextDelta(0, "fine")
             yield StreamDone(Usage(5, 1), Timings(0.01, 0.02, None), finish_reasons={0: "stop"})
@@ -346,7 +346,7 @@ def test_closing_the_iterator_stops_the_sweep_quickly(fake_openai, client):
         (dict(samples=0), "between 1 and 20, got 0"),
         (dict(samples=21), "between 1 and 20, got 21"),
         (dict(prompt="  "), "prompt is empty"),
-        (dict(model="o3-mini"), "Sweeping temperature is pointless for o3-mini"),
+        (dict(model="o3-mini"), "Sweeping temperature is pointless: o3-mini does not accept it"),
         (
             dict(axes=(("seed", tuple(range(40))), ("temperature", (0.0, 0.5, 1.0, 1.5)))),
             rf"480 replies \(40 × 4 settings × 3 samples\); the limit is {MAX_REPLIES}",
@@ -386,7 +386,7 @@ def test_a_cancel_set_beforehand_sends_nothing(fake_openai, client):
 
 def test_csv_has_a_bom_and_neutralises_formulas():
     class Echo:
-        def stream(self, model, messages, params):
+        def stream(self, request):
             yield TextDelta(0, "=HYPERLINK(1)")
             yield StreamDone(Usage(5, 1), Timings(0.01, 0.02, None), finish_reasons={0: "stop"})
 
@@ -477,8 +477,8 @@ def test_typed_values_are_parsed_per_parameter_with_clear_errors():
     assert parse_values("temperature", "0, 0.4 0.8,1.2") == (0.0, 0.4, 0.8, 1.2)
     assert parse_values("max_tokens", "16, 64") == (16, 64)
     for name, text, message in [
-        ("temperature", "0, hot", "'hot' is not a number"),
-        ("seed", "1.5", "not a whole number"),
+        ("temperature", "0, hot", "temperature must be a number, not 'hot'"),
+        ("seed", "1.5", "seed must be a whole number, not '1.5'"),
         ("top_p", " ", "at least one value"),
         ("stop", "1", "cannot be swept"),
     ]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from chatlab.params import NUMBER_TEXT, PARAMS, STOPS_TEXT, TEXT_INPUT, ParamError
 from chatlab.roles.role import Role, RolesError
 
 # A stop sequence in a one-line-per-sequence text field: backslash, newline, tab and carriage return are
@@ -45,15 +46,12 @@ def role_from_form(
     language: str | None,
     tags: list[str] | None,
     system: str | None,
-    numbers: Mapping[str, Any],
-    seed: str | None,
-    stop: str | None,
+    params: Mapping[str, Any],
     examples: list[dict[str, str]],
 ) -> Role:
     """The custom role the editor's fields describe; raises RolesError (a ValueError) saying what to fix.
 
-    `numbers` are the numeric parameters by name, None for "not preset"; `seed` and `stop` are the text
-    the user typed.
+    `params` holds what each parameter's field holds (see params_from_fields), by parameter name.
     """
     name = (name or "").strip()
     system = (system or "").strip()
@@ -61,22 +59,33 @@ def role_from_form(
         raise RolesError("Give the role a name.")
     if not system:
         raise RolesError("Write a system prompt: it is what the role sends before the conversation.")
-    params: dict[str, Any] = {key: value for key, value in numbers.items() if value is not None}
-    seed = (seed or "").strip()
-    if seed:
-        try:
-            params["seed"] = int(seed)
-        except ValueError:
-            raise RolesError(f"Seed must be a whole number, not {seed!r}.") from None
-    if stops := stop_list(stop or ""):
-        params["stop"] = stops
     data = {
         "name": name,
         "description": description or "",
         "language": language or "en",
         "tags": tags or [],
         "system": system,
-        "params": params,
+        "params": params_from_fields(params),
         "examples": examples,
     }
     return Role.from_dict(data, builtin=False)
+
+
+def params_from_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A role's default parameters from the editor's fields: numbers (None: not preset), typed text
+    (a seed, one stop sequence a line), a choice; RolesError names a field that is not valid."""
+    params: dict[str, Any] = {}
+    for name, held in fields.items():
+        param = PARAMS[name]
+        try:
+            if param.widget == STOPS_TEXT:
+                value = stop_list(held or "") or None
+            elif param.widget in (NUMBER_TEXT, TEXT_INPUT):
+                value = param.parse(held) if (held or "").strip() else None
+            else:
+                value = held
+        except ParamError as exc:
+            raise RolesError(f"{param.label}: {exc}.") from None
+        if value is not None:
+            params[name] = value
+    return params

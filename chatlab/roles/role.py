@@ -12,19 +12,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from chatlab.params import MAX_STOP_STRINGS, RANGES, SAMPLING_PARAMS
-from chatlab.params import PARAM_NAMES as ALL_PARAM_NAMES
+from chatlab.params import INT, PARAMS, ROLE_PARAMS, ParamError
 from chatlab.yamlguard import YamlFileError
 
 LANGUAGES = ("en", "zh")
 MAX_NAME_CHARS = 60
 
 # Generation parameters a role may preset, in the order they are exported (n and user are per request).
-# Ranges come from chatlab.params, the one place that knows the API's limits.
-PARAM_NAMES = tuple(name for name in ALL_PARAM_NAMES if name not in ("n", "user"))
-_FLOAT_RANGES = {name: RANGES[name] for name in SAMPLING_PARAMS}
-MAX_TOKENS_RANGE = RANGES["max_tokens"]
-SEED_RANGE = RANGES["seed"]
+PARAM_NAMES = ROLE_PARAMS
 
 _ROLE_KEYS = ("name", "description", "language", "system", "examples", "params", "tags")
 _EXAMPLE_KEYS = ("user", "assistant")
@@ -47,10 +42,6 @@ def _did_you_mean(word: Any, choices: tuple[str, ...]) -> str:
     return f" ({hint}expected one of: {', '.join(choices)})"
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _check_params(params: Any, fail: _Fail, who: str = "params") -> tuple[tuple[str, Any], ...]:
     """Validate a role's default parameters; return them as (name, value) pairs in PARAM_NAMES order."""
     if params is None:
@@ -69,39 +60,15 @@ def _check_params(params: Any, fail: _Fail, who: str = "params") -> tuple[tuple[
             fail(f"{who}: unknown parameter '{name}'{_did_you_mean(name, PARAM_NAMES)}", "params", name)
         if value is None:
             continue
-        if name in _FLOAT_RANGES:
-            low, high = _FLOAT_RANGES[name]
-            if not _is_number(value):
-                fail(f"{who}: {name} must be a number, got {value!r}", "params", name)
-            if not low <= value <= high:  # also false for NaN; huge ints never reach float()
-                fail(f"{who}: {name} must be between {low:g} and {high:g}, got {value!r}", "params", name)
-            value = float(value)
-        elif name in ("max_tokens", "seed"):
-            low, high = MAX_TOKENS_RANGE if name == "max_tokens" else SEED_RANGE
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if not isinstance(value, int) or isinstance(value, bool):
-                fail(f"{who}: {name} must be a whole number, got {value!r}", "params", name)
-            if not low <= value <= high:
-                bound = (
-                    f"at least {low}" if name == "max_tokens" and value < low else f"between {low} and {high}"
-                )
-                fail(f"{who}: {name} must be {bound}, got {value!r}", "params", name)
-        else:  # stop
-            stops = [value] if isinstance(value, str) else value
-            if not isinstance(stops, list | tuple) or not all(isinstance(s, str) and s for s in stops):
-                fail(
-                    f"{who}: stop must be a string or a list of non-empty strings, got {value!r}",
-                    "params",
-                    name,
-                )
-            if len(stops) > MAX_STOP_STRINGS:
-                fail(
-                    f"{who}: stop takes at most {MAX_STOP_STRINGS} strings, got {len(stops)}", "params", name
-                )
-            if not stops:
-                continue
-            value = tuple(stops)
+        param = PARAMS[name]
+        if param.kind == INT and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        try:
+            value = param.check(value)
+        except ParamError as exc:
+            fail(f"{who}: {exc}", "params", name)
+        if value in ((), ""):
+            continue
         out[name] = value
     return tuple((name, out[name]) for name in PARAM_NAMES if name in out)
 

@@ -16,6 +16,7 @@ from chatlab.context import build_context
 from chatlab.events import StreamDone, TextDelta
 from chatlab.params import GenerationParams
 from chatlab.prices import cost_usd
+from chatlab.request import build_request
 from chatlab.sweep.pool import run_jobs
 from chatlab.sweep.table import typed_frame
 
@@ -80,7 +81,7 @@ def depth_ablation(
         messages = windows[depth].messages
         parts: list[str] = []
         done: StreamDone | None = None
-        stream = client.stream(model, messages, params)
+        stream = client.stream(build_request(model, messages, params))
         try:
             for event in stream:
                 if stop.is_set():

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 
 from chatlab.capabilities import capabilities_for
 from chatlab.context import build_context
-from chatlab.params import PARAM_NAMES, RANGES, SAMPLING_PARAMS, GenerationParams, ParamError
+from chatlab.params import PARAM_NAMES, PARAMS, REJECTED, SWEEPABLE, GenerationParams, ParamError
 
 MAX_AXES = 2
 MAX_SAMPLES = 20
 MAX_REPLIES = 400  # settings × samples: what a sweep may ask the model to generate in one run
-# The numeric parameters. `n` is not an axis: `samples` and `use_n` decide it.
-SWEEPABLE: tuple[str, ...] = tuple(name for name in RANGES if name != "n")
-MAX_N = int(RANGES["n"][1])  # the most choices one request asks for; more samples take more requests
+# `n` is not an axis (samples and use_n decide it); the table says which parameters are (SWEEPABLE).
+MAX_N = int(PARAMS["n"].high)  # the most choices one request asks for; more samples take more requests
 
 Values = tuple[tuple[str, object], ...]
 
@@ -102,12 +101,12 @@ def _check_axes(model: str, base: GenerationParams, axes) -> tuple[tuple[str, tu
         if name not in PARAM_NAMES:
             raise ValueError(f"Unknown parameter {name!r}; a sweep can vary {', '.join(SWEEPABLE)}.")
         if name not in SWEEPABLE:
-            why = "use samples (and 'use n') instead" if name == "n" else "it is not a number"
+            why = "use samples (and 'use n') instead" if name == "n" else "it has no list of values to try"
             raise ValueError(f"{name} cannot be swept: {why}. Sweepable: {', '.join(SWEEPABLE)}.")
         if name in (n for n, _ in out):
             raise ValueError(f"{name} appears twice; give each parameter one axis.")
-        if name in SAMPLING_PARAMS and not caps.sampling:
-            raise ValueError(f"Sweeping {name} is pointless for {model}: {caps.why}.")
+        if caps.support(name).status == REJECTED:
+            raise ValueError(f"Sweeping {name} is pointless: {model} does not accept it ({caps.why}).")
         if isinstance(values, str | bytes) or not isinstance(values, Iterable):
             raise ValueError(f"{name}: the values must be a list, got {values!r}.")
         values = tuple(values)
@@ -178,16 +177,13 @@ def parse_values(name: str, text: str) -> tuple:
     """Values typed as '0, 0.4, 0.8' (commas or spaces) for parameter `name`; ValueError says what is wrong."""
     if name not in SWEEPABLE:
         raise ValueError(f"{name} cannot be swept; choose one of {', '.join(SWEEPABLE)}")
-    whole = name in ("max_tokens", "seed")
+    param = PARAMS[name]
     values = []
     for piece in text.replace(",", " ").split():
         try:
-            number = float(piece)
-        except ValueError:
-            raise ValueError(f"{name}: {piece!r} is not a number") from None
-        if whole and not number.is_integer():
-            raise ValueError(f"{name}: {piece} is not a whole number")
-        values.append(int(number) if whole else number)
+            values.append(param.parse(piece))
+        except ParamError as exc:
+            raise ValueError(str(exc)) from None
     if not values:
-        raise ValueError(f"{name}: type at least one value, e.g. 0, 0.5, 1")
+        raise ValueError(f"{name}: type at least one value, e.g. {param.sweep_values}")
     return tuple(values)

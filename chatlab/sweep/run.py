@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from chatlab.events import StreamDone, TextDelta
 from chatlab.prices import cost_usd
+from chatlab.request import build_request
 from chatlab.sweep.plan import SweepPoint, SweepSpec, Values, grid, messages_for, request_batches
 from chatlab.sweep.pool import run_jobs
 from chatlab.textstats import looks_like_refusal
@@ -109,7 +110,7 @@ def _sample_call(
     params = call.point.params.replace(n=call.count) if call.count > 1 else call.point.params
     texts: dict[int, list[str]] = defaultdict(list)
     done: StreamDone | None = None
-    stream = client.stream(spec.model, messages, params)
+    stream = client.stream(build_request(spec.model, messages, params))
     try:
         for event in stream:
             if stop.is_set():

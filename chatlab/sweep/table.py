@@ -13,12 +13,10 @@ from collections.abc import Sequence
 import pandas as pd
 
 from chatlab.csvfile import to_csv_bytes
-from chatlab.params import PARAM_NAMES, RANGES
+from chatlab.params import FLOAT, INT, PARAM_NAMES, PARAMS
 from chatlab.sweep.plan import SweepSpec, Values, grid, request_batches
 from chatlab.sweep.run import Sample
 from chatlab.textstats import describe, distinct_n, pairwise_similarity
-
-_INT_PARAMS = frozenset({"max_tokens", "n", "seed"})
 
 
 def typed_frame(rows: list[dict], dtypes: dict[str, str]) -> pd.DataFrame:
@@ -30,9 +28,7 @@ def typed_frame(rows: list[dict], dtypes: dict[str, str]) -> pd.DataFrame:
 
 
 def _param_dtype(name: str) -> str:
-    if name in _INT_PARAMS:
-        return "Int64"
-    return "Float64" if name in RANGES else "str"
+    return {INT: "Int64", FLOAT: "Float64"}.get(PARAMS[name].kind, "str")
 
 
 SUMMARY_METRICS: dict[str, str] = {

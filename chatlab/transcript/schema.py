@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from chatlab.params import PARAM_NAMES
+from chatlab.params import FLOAT, INT, PARAM_NAMES, PARAMS
 from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message
 
 FORMAT = "chatlab-transcript"
@@ -21,110 +21,56 @@ MAX_IMPORT_MESSAGES = 20_000
 ROLES = ("user", "assistant", "system")
 STATUSES = (STREAMING, COMPLETE, INTERRUPTED, STOPPED, ERROR)
 
-COLUMNS: list[str] = [
-    "conversation_id",
-    "conversation_title",
-    "seq",
-    "turn",
-    "created_at",
-    "updated_at",
-    "role",
-    "content",
-    "reasoning",
-    "choice_index",
-    "role_name",
-    "system_prompt",
-    "model",
-    "endpoint_name",
-    "temperature",
-    "top_p",
-    "presence_penalty",
-    "frequency_penalty",
-    "max_tokens",
-    "n",
-    "seed",
-    "stop",
-    "user",
-    "context_depth",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "total_tokens",
-    "usage_estimated",
-    "ttft_s",
-    "duration_s",
-    "tokens_per_s",
-    "cost_usd",
-    "finish_reason",
-    "status",
-    "error",
-    "response_id",
-    "system_fingerprint",
-]
+_INT, _FLOAT, _BOOL, _TEXT = "Int64", "Float64", "boolean", "str"
+# A parameter's column type follows its kind in the parameter table; `stop` is a JSON list as text.
+_PARAM_DTYPES = {name: {INT: _INT, FLOAT: _FLOAT}.get(param.kind, _TEXT) for name, param in PARAMS.items()}
 
-# Generation parameters spread over their own columns (from Message.params); `stop` is a JSON list as text.
-PARAM_COLUMNS = PARAM_NAMES
-INT_COLUMNS = frozenset(
-    {
-        "seq",
-        "turn",
-        "choice_index",
-        "max_tokens",
-        "n",
-        "seed",
-        "context_depth",
-        "prompt_tokens",
-        "completion_tokens",
-        "cached_tokens",
-        "total_tokens",
-    }
-)
-FLOAT_COLUMNS = frozenset(
-    {
-        "temperature",
-        "top_p",
-        "presence_penalty",
-        "frequency_penalty",
-        "ttft_s",
-        "duration_s",
-        "tokens_per_s",
-        "cost_usd",
-    }
-)
-BOOL_COLUMNS = frozenset({"usage_estimated"})
-TEXT_COLUMNS = frozenset(COLUMNS) - INT_COLUMNS - FLOAT_COLUMNS - BOOL_COLUMNS
+# Every column of a transcript, in order, with its pandas dtype (the CSV writes it by this type).
 DTYPES: dict[str, str] = {
-    c: "Int64"
-    if c in INT_COLUMNS
-    else "Float64"
-    if c in FLOAT_COLUMNS
-    else "boolean"
-    if c in BOOL_COLUMNS
-    else "str"
-    for c in COLUMNS
+    "conversation_id": _TEXT,
+    "conversation_title": _TEXT,
+    "seq": _INT,
+    "turn": _INT,
+    "created_at": _TEXT,
+    "updated_at": _TEXT,
+    "role": _TEXT,
+    "content": _TEXT,
+    "reasoning": _TEXT,
+    "choice_index": _INT,
+    "role_name": _TEXT,
+    "system_prompt": _TEXT,
+    "model": _TEXT,
+    "endpoint_name": _TEXT,
+    **_PARAM_DTYPES,
+    "context_depth": _INT,
+    "prompt_tokens": _INT,
+    "completion_tokens": _INT,
+    "cached_tokens": _INT,
+    "total_tokens": _INT,
+    "usage_estimated": _BOOL,
+    "ttft_s": _FLOAT,
+    "duration_s": _FLOAT,
+    "tokens_per_s": _FLOAT,
+    "cost_usd": _FLOAT,
+    "finish_reason": _TEXT,
+    "status": _TEXT,
+    "error": _TEXT,
+    "response_id": _TEXT,
+    "system_fingerprint": _TEXT,
 }
+COLUMNS: list[str] = list(DTYPES)
+# Generation parameters spread over their own columns (from Message.params).
+PARAM_COLUMNS = PARAM_NAMES
+INT_COLUMNS = frozenset(c for c, t in DTYPES.items() if t == _INT)
+FLOAT_COLUMNS = frozenset(c for c, t in DTYPES.items() if t == _FLOAT)
+BOOL_COLUMNS = frozenset(c for c, t in DTYPES.items() if t == _BOOL)
+TEXT_COLUMNS = frozenset(c for c, t in DTYPES.items() if t == _TEXT)
 
 # Message fields an import carries (everything except the database ids), and their kinds.
 _MESSAGE_FIELDS = [f.name for f in fields(Message) if f.name not in ("id", "conversation_id")]
-_MESSAGE_INT_FIELDS = frozenset(
-    {"seq", "turn", "choice_index", "context_depth", "prompt_tokens", "completion_tokens", "cached_tokens"}
-)
-_MESSAGE_FLOAT_FIELDS = frozenset({"ttft_s", "duration_s", "tokens_per_s", "cost_usd"})
+_MESSAGE_INT_FIELDS = frozenset(f for f in _MESSAGE_FIELDS if f in INT_COLUMNS)
+_MESSAGE_FLOAT_FIELDS = frozenset(f for f in _MESSAGE_FIELDS if f in FLOAT_COLUMNS)
 _MESSAGE_TEXT_FIELDS = frozenset({"role", "content", "reasoning", "status"})  # never None
-_MESSAGE_OPTIONAL_TEXT_FIELDS = frozenset(
-    {
-        "created_at",
-        "updated_at",
-        "role_name",
-        "system_prompt",
-        "model",
-        "endpoint_name",
-        "finish_reason",
-        "error",
-        "response_id",
-        "system_fingerprint",
-    }
-)
 _CONVERSATION_TEXT_FIELDS = (
     "title",
     "kind",

@@ -1,0 +1,108 @@
+"""The one request builder: model + messages + parameters + what the model accepts → the exact JSON body.
+
+The client sends this body unchanged, the store records it with the reply, the request preview shows it,
+View code prints it and Replay sends it again. Every change the builder makes to what the user set (a
+parameter left out, renamed, or sent although it has no effect) comes back as a note in plain words.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chatlab.capabilities import Capabilities, capabilities_for
+from chatlab.params import IGNORED, PARAMS, REJECTED, RENAMED, GenerationParams
+
+CHAT = "chat"  # POST /v1/chat/completions
+
+# Every streamed request asks for usage: OpenAI then sends it on a last chunk (FACTS); servers that
+# ignore the option (llama.cpp) send none, and the client estimates instead.
+STREAM_OPTIONS = {"include_usage": True}
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request as it is sent: the JSON body, and notes on what was changed from the user's settings."""
+
+    body: dict
+    notes: tuple[str, ...] = ()
+
+    @property
+    def model(self) -> str:
+        return self.body["model"]
+
+    @property
+    def messages(self) -> list[dict]:
+        return self.body["messages"]
+
+    @property
+    def protocol(self) -> str:
+        return CHAT
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The body as JSON text, non-ASCII kept readable (lone surrogates escaped, so it always encodes)."""
+        text = json.dumps(self.body, ensure_ascii=False, indent=indent)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(self.body, ensure_ascii=True, indent=indent)
+        return text
+
+    @classmethod
+    def from_body(cls, body: dict) -> Request:
+        """A stored body, to send again exactly as it was (Replay); ValueError if it is not a request."""
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
+            raise ValueError("The stored request has no model.")
+        if not isinstance(body.get("messages"), list):
+            raise ValueError("The stored request has no messages.")
+        if body.get("stream") is not True:
+            raise ValueError("Chat Lab replays streamed requests only; use View code to send this one.")
+        return cls(body=dict(body))
+
+
+def build_request(
+    model: str,
+    messages: Sequence[dict],
+    params: GenerationParams,
+    *,
+    capabilities: Capabilities | None = None,
+    stream: bool = True,
+) -> Request:
+    """The Chat Completions body for these settings, following what the model accepts."""
+    caps = capabilities or capabilities_for(model)
+    body: dict = {"model": model, "messages": [dict(m) for m in messages]}
+    notes: list[str] = []
+    why = f" ({caps.why})" if caps.why else ""
+    for name, value in params.as_dict().items():
+        support = caps.support(name)
+        if support.status == REJECTED:
+            notes.append(f"{name} not sent: {model} does not accept it{why}.")
+            continue
+        if support.status == RENAMED:
+            body[support.renamed_to] = value
+            notes.append(f"{name} sent as {support.renamed_to}{why}.")
+            continue
+        if support.status == IGNORED:
+            notes.append(f"{name} is sent, but {model} ignores it{why}.")
+        body[name] = value
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = dict(STREAM_OPTIONS)
+    return Request(body=body, notes=tuple(notes))
+
+
+def params_of(body: dict) -> GenerationParams:
+    """The generation parameters a stored body carries, by their table names (renamed ones mapped back)."""
+    values = {}
+    renames = {
+        support.renamed_to: name
+        for name, param in PARAMS.items()
+        for support in param.families.values()
+        if support.status == RENAMED and support.renamed_to
+    }
+    for key, value in body.items():
+        name = renames.get(key, key)
+        if name in PARAMS:
+            values[name] = value
+    return GenerationParams.from_dict(values)

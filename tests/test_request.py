@@ -1,0 +1,78 @@
+"""chatlab.request: the one body every request sends, and the notes that explain any change to it."""
+
+import pytest
+
+from chatlab.capabilities import Capabilities, capabilities_for
+from chatlab.params import IGNORED, REJECTED, GenerationParams, Support
+from chatlab.request import Request, build_request, params_of
+
+MESSAGES = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}]
+
+
+def test_only_parameters_the_user_set_are_sent_and_usage_is_asked_for():
+    request = build_request("gpt-4o-mini", MESSAGES, GenerationParams(temperature=0.7, seed=3))
+    assert request.body == {
+        "model": "gpt-4o-mini",
+        "messages": MESSAGES,
+        "temperature": 0.7,
+        "seed": 3,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    assert request.notes == ()
+    bare = build_request("gpt-4o-mini", MESSAGES, GenerationParams()).body
+    assert set(bare) == {"model", "messages", "stream", "stream_options"}
+
+
+@pytest.mark.parametrize("model", ["o1", "o3-mini", "o4-mini-2025-04-16", "gpt-5", "gpt-5-mini", "openai/o3"])
+def test_reasoning_models_get_max_completion_tokens_and_no_sampling(model):
+    request = build_request(
+        model, MESSAGES, GenerationParams(temperature=0.5, top_p=0.9, max_tokens=50, seed=1, stop=("x",))
+    )
+    sent = {
+        k: v for k, v in request.body.items() if k not in ("model", "messages", "stream", "stream_options")
+    }
+    assert sent == {"max_completion_tokens": 50, "seed": 1}
+    notes = " | ".join(request.notes)
+    for name in ("temperature", "top_p", "stop"):
+        assert f"{name} not sent" in notes
+    assert "max_tokens sent as max_completion_tokens" in notes and "reasoning model" in notes
+
+
+def test_unknown_and_general_models_get_everything_the_user_set():
+    params = GenerationParams(temperature=0.5, max_tokens=50, stop=("x",))
+    for model in ("gpt-4o", "smollm2-135m", "my-finetune", "gpt-5-chat-latest"):
+        body = build_request(model, MESSAGES, params).body
+        assert (body["temperature"], body["max_tokens"], body["stop"]) == (0.5, 50, ["x"])
+    assert capabilities_for("some-new-model").family == "general"
+
+
+def test_a_parameter_a_model_ignores_is_sent_with_a_note():
+    request = build_request("deepseek-reasoner", MESSAGES, GenerationParams(temperature=0.3))
+    assert request.body["temperature"] == 0.3
+    assert request.notes == (
+        "temperature is sent, but deepseek-reasoner ignores it (deepseek-reasoner ignores sampling "
+        "parameters (DeepSeek docs)).",
+    )
+
+
+def test_a_probe_finding_overrides_the_family_table():
+    caps = Capabilities(model="local", overrides={"seed": Support(REJECTED), "n": Support(IGNORED)})
+    request = build_request("local", MESSAGES, GenerationParams(seed=1, n=2), capabilities=caps)
+    assert "seed" not in request.body and request.body["n"] == 2
+    assert [n.split(" ")[0] for n in request.notes] == ["n", "seed"]
+
+
+def test_a_stored_body_is_sent_again_unchanged_and_its_parameters_read_back():
+    body = build_request("o3", MESSAGES, GenerationParams(max_tokens=20, seed=4)).body
+    assert Request.from_body(body).body == body
+    assert params_of(body) == GenerationParams(max_tokens=20, seed=4)
+    with pytest.raises(ValueError, match="no messages"):
+        Request.from_body({"model": "x"})
+
+
+def test_the_json_text_keeps_unicode_readable_and_survives_lone_surrogates():
+    request = build_request("m", [{"role": "user", "content": "你好 \ud800"}], GenerationParams())
+    text = request.to_json()
+    assert "\\ud800" in text and text.encode("utf-8")
+    assert "你好" in build_request("m", [{"role": "user", "content": "你好"}], GenerationParams()).to_json()

@@ -26,7 +26,7 @@ from chatlab.events import (
 )
 from chatlab.keys import KeyPool, NoUsableKey, seconds_text
 from chatlab.request import Request
-from chatlab.tokens import count_message_tokens, count_tokens
+from chatlab.tokens import estimate_usage
 
 # Local servers (llama.cpp, Ollama, LM Studio) ignore the key, but the SDK refuses to start without one.
 PLACEHOLDER_KEY = "not-needed"
@@ -245,7 +245,7 @@ class ChatClient:
                 return usage
             # No usage from the server (llama.cpp never sends it; a cut stream loses it): estimate offline.
             generated = "".join("".join(p) for p in (*reasoning.values(), *texts.values()))
-            return Usage(count_message_tokens(messages), count_tokens(generated), estimated=True)
+            return estimate_usage(messages, generated)
 
         if pool is not None:
             try:
@@ -343,11 +343,17 @@ class ChatClient:
             yield error
 
         duration = time.perf_counter() - started
-        usage = final_usage()
+        generated = any(texts.values()) or any(reasoning.values())
+        # A request refused before anything was generated (4xx, 5xx, no connection) is not billed: no
+        # tokens, no cost — an estimate of its prompt would add tokens nobody paid for.
+        billed = usage is not None or generated or error is None
+        usage = final_usage() if billed else None
         ttft = None if first_token_at is None else first_token_at - started
         after_first = duration - ttft if ttft is not None else 0.0
         tokens_per_s = (
-            usage.completion_tokens / after_first if after_first > 0 and usage.completion_tokens else None
+            usage.completion_tokens / after_first
+            if usage is not None and after_first > 0 and usage.completion_tokens
+            else None
         )
         yield StreamDone(
             usage=usage,

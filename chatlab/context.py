@@ -38,6 +38,7 @@ class ContextWindow:
     history_sent: int  # how many past conversation messages made it in
     history_available: int  # how many there were
     split: TokenSplit
+    notes: tuple[str, ...] = ()  # past messages left out so that user and assistant alternate, and why
 
 
 MAX_CHOICES = 8
@@ -52,20 +53,92 @@ def rows_needed(depth: int | None) -> int | None:
     return None if depth is None else (depth + 1) * (MAX_CHOICES + 1)
 
 
-def history_messages(stored: Sequence[Message]) -> list[dict]:
-    """Past conversation as OpenAI messages: user turns and the first choice of each reply.
+# Why alternation matters: chat templates of Llama-2, Mistral, Gemma (served by vLLM or llama.cpp) raise
+# "Conversation roles must alternate user/assistant/user/assistant/..." and the server answers 400 — for
+# that request and every later one of the conversation. So the history sent is whole turns only.
+_ALTERNATION_WHY = "servers that require user and assistant to alternate would refuse the request"
 
-    Failed replies are left out (the API never produced them); stopped or interrupted replies stay,
-    because the user saw that text and the model should too.
+
+@dataclass(frozen=True)
+class History:
+    """Past conversation as whole turns (user, assistant, user, assistant…), and the turns left out."""
+
+    messages: list[dict]
+    turns: tuple[int, ...] = ()  # the turn number of each message
+    unanswered: tuple[int, ...] = ()  # turns left out because their reply failed or never came
+
+    def notes(self, depth: int | None, history_sent: int) -> tuple[str, ...]:
+        """Why turns the window would hold (depth None: all; else the turns after the oldest one sent)
+        are missing."""
+        if depth == 0 or not self.unanswered:
+            return ()
+        first = self.turns[-history_sent] if depth is not None and history_sent else 0
+        left_out = [t for t in self.unanswered if t > first]
+        if not left_out:
+            return ()
+        which = ", ".join(str(t) for t in left_out)
+        if len(left_out) == 1:
+            return (
+                f"Turn {which}'s message is left out: its reply failed or never came, and {_ALTERNATION_WHY}.",
+            )
+        return (
+            f"The messages of turns {which} are left out: their replies failed or never came, and {_ALTERNATION_WHY}.",
+        )
+
+
+def conversation_history(stored: Sequence[Message]) -> History:
+    """The stored conversation as OpenAI messages: each turn's user message and its reply's first choice.
+
+    A turn whose reply failed (or never came) is left out whole — its user message too, so two user
+    messages never follow each other. Stopped or interrupted replies stay: the user saw that text and the
+    model should too.
     """
-    out = []
+    users: dict[int, str] = {}
+    replies: dict[int, str] = {}
     for m in stored:
-        if m.role not in ("user", "assistant") or m.choice_index != 0:
+        if m.choice_index != 0:
             continue
-        if m.role == "assistant" and (m.status == ERROR or not m.content):
-            continue
-        out.append({"role": m.role, "content": m.content})
-    return out
+        if m.role == "user":
+            users[m.turn] = m.content
+        elif m.role == "assistant" and m.status != ERROR and m.content:
+            replies[m.turn] = m.content
+    messages: list[dict] = []
+    turns: list[int] = []
+    unanswered: list[int] = []
+    for turn in sorted(users):
+        if turn in replies:
+            messages += [
+                {"role": "user", "content": users[turn]},
+                {"role": "assistant", "content": replies[turn]},
+            ]
+            turns += [turn, turn]
+        else:
+            unanswered.append(turn)
+    return History(messages, tuple(turns), tuple(unanswered))
+
+
+def history_messages(stored: Sequence[Message]) -> list[dict]:
+    """Past conversation as OpenAI messages, whole turns only (see conversation_history)."""
+    return conversation_history(stored).messages
+
+
+def whole_turns(messages: Sequence[dict]) -> tuple[list[dict], int]:
+    """Only the user→assistant pairs of `messages`, in order; and how many messages were dropped."""
+    out: list[dict] = []
+    pending_user: dict | None = None
+    dropped = 0
+    for m in messages:
+        role = m.get("role")
+        if role == "user":
+            if pending_user is not None:
+                dropped += 1  # a question without an answer
+            pending_user = m
+        elif role == "assistant" and pending_user is not None:
+            out += [dict(pending_user), dict(m)]
+            pending_user = None
+        else:
+            dropped += 1  # an answer without its question, or another role
+    return out, dropped + (pending_user is not None)
 
 
 def build_context(
@@ -75,14 +148,23 @@ def build_context(
     user_text: str,
     depth: int | None,
     few_shot: Sequence[dict] = (),
+    notes: Sequence[str] = (),
 ) -> ContextWindow:
     """System prompt + few-shot examples + the last `depth` past messages + the new user message.
 
-    depth None sends the whole history; 0 sends none of it.
+    depth None sends the whole history; 0 sends none of it. The history sent is whole turns only: a
+    depth that would start with a reply leaves that reply out (so depth 3 sends one turn), and messages
+    that break the user/assistant alternation are left out, with a note saying so.
     """
     if depth is not None and depth < 0:
         raise ValueError("context depth cannot be negative")
-    past = list(history) if depth is None else (list(history)[-depth:] if depth else [])
+    turns, dropped = whole_turns(history)
+    notes = list(notes)
+    if dropped:
+        notes.append(f"{dropped} past message{'s' if dropped > 1 else ''} left out: {_ALTERNATION_WHY}.")
+    past = turns if depth is None else (turns[-depth:] if depth else [])
+    if past and past[0]["role"] == "assistant":
+        past = past[1:]  # never half a turn: a reply whose question is outside the window
     head = [{"role": "system", "content": system_prompt}] if system_prompt.strip() else []
     head += [dict(m) for m in few_shot]
     messages = head + past + [{"role": "user", "content": user_text}]
@@ -96,5 +178,9 @@ def build_context(
         new_message=TOKENS_PER_MESSAGE + estimate_text_tokens(user_text),
     )
     return ContextWindow(
-        messages=messages, history_sent=len(past), history_available=len(history), split=split
+        messages=messages,
+        history_sent=len(past),
+        history_available=len(turns),
+        split=split,
+        notes=tuple(notes),
     )

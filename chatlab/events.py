@@ -72,9 +72,12 @@ class Timings:
 
 @dataclass(frozen=True)
 class StreamDone:
-    """Always the last event: the summary of the whole reply."""
+    """Always the last event: the summary of the whole reply.
 
-    usage: Usage
+    `usage` is None when the request was not billed: it failed before the server generated anything.
+    """
+
+    usage: Usage | None
     timings: Timings
     finish_reasons: dict[int, str | None] = field(default_factory=dict)
     model: str | None = None

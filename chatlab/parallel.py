@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 
-from chatlab.events import Event, StreamDone, StreamError, Timings, Usage
+from chatlab.events import Event, StreamDone, StreamError, Timings
 
 # How often a waiting caller looks at `cancel`; items are taken the moment they arrive, never after this.
 CANCEL_POLL_S = 0.05
@@ -37,7 +37,7 @@ def _failure_events(exc: BaseException, started: float) -> tuple[StreamError, St
     """What a stream that raised ends with: its error, then the StreamDone every stream ends with."""
     error = StreamError(kind="api", message=f"Unexpected error: {type(exc).__name__}: {exc}")
     done = StreamDone(
-        usage=Usage(0, 0, estimated=True),
+        usage=None,  # nothing was sent, so nothing is billed
         timings=Timings(ttft_s=None, duration_s=time.perf_counter() - started, tokens_per_s=None),
         finish_reasons={0: None},
         error=error,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from chatlab.events import Usage
 from chatlab.yamlguard import YamlFileError, load_yaml_guarded, node_line, read_text_capped
 
 PRICES_ENV = "CHATLAB_PRICES"
@@ -215,6 +216,13 @@ def cost_usd(
     if price is None:
         return None
     return price.cost(prompt_tokens or 0, completion_tokens or 0, cached_tokens or 0)
+
+
+def usage_cost(model: str, usage: Usage | None) -> float | None:
+    """The cost of a request's usage; None when it was not billed or the model has no known price."""
+    if usage is None:
+        return None
+    return cost_usd(model, usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
 
 
 def format_usd(cost: float | None) -> str:

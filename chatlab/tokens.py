@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from chatlab.events import Usage
+
 # Chat formats add a few tokens per message for the role and separators (OpenAI's cookbook figure).
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REPLY_PRIMER = 3
@@ -48,3 +50,9 @@ def count_message_tokens(messages: list[dict]) -> int:
     for message in messages:
         total += TOKENS_PER_MESSAGE + count_tokens(str(message.get("content") or ""))
     return total
+
+
+def estimate_usage(messages: list[dict], generated: str) -> Usage:
+    """What a request cost when the server sent no usage (llama.cpp; a stopped or cut reply): the
+    prompt's and the generated text's tokens counted here, marked as estimated."""
+    return Usage(count_message_tokens(messages), count_tokens(generated), estimated=True)

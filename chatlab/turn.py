@@ -8,18 +8,20 @@ arrived as 'stopped' — so a rerun, a crash or a refresh never loses text the u
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from chatlab.capabilities import Capabilities
-from chatlab.context import ContextWindow, build_context, history_messages
-from chatlab.events import Event, ReasoningDelta, StreamDone, TextDelta
+from chatlab.context import ContextWindow, build_context, conversation_history
+from chatlab.events import Event, ReasoningDelta, StreamDone, TextDelta, Usage
 from chatlab.params import GenerationParams
-from chatlab.prices import cost_usd
+from chatlab.prices import usage_cost
 from chatlab.request import Request, build_request
 from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message, Store
+from chatlab.tokens import estimate_usage
 
 TITLE_CHARS = 60
 
@@ -40,13 +42,16 @@ class TurnSettings:
 
 def plan_context(stored: Sequence[Message], settings: TurnSettings, user_text: str) -> ContextWindow:
     """The exact messages the next request would send (also what the preview shows)."""
-    return build_context(
+    history = conversation_history(stored)
+    window = build_context(
         system_prompt=settings.system_prompt,
-        history=history_messages(stored),
+        history=history.messages,
         user_text=user_text,
         depth=settings.context_depth,
         few_shot=settings.few_shot,
     )
+    notes = history.notes(settings.context_depth, window.history_sent)
+    return dataclasses.replace(window, notes=notes + window.notes) if notes else window
 
 
 def plan_request(settings: TurnSettings, window: ContextWindow) -> Request:
@@ -115,7 +120,7 @@ def send_turn(
 
     stream = client.stream(request)
     finished = False
-    last_write = time.monotonic()
+    started = last_write = time.monotonic()
     try:
         for event in stream:
             if isinstance(event, TextDelta | ReasoningDelta):
@@ -134,7 +139,13 @@ def send_turn(
     finally:
         stream.close()
         if not finished:
-            flush({choice: {"status": STOPPED} for choice in rows})
+            # Stopped (or the process is closing the stream): the request was sent and text came back,
+            # so it is billed — count its prompt and what arrived, as an estimate.
+            generated = "".join("".join(parts) for parts in (*texts.values(), *reasoning.values()))
+            usage = estimate_usage(request.messages, generated)
+            stopped = {choice: {"status": STOPPED} for choice in rows}
+            stopped[0].update(_usage_fields(usage, settings.model), duration_s=time.monotonic() - started)
+            flush(stopped)
 
 
 def _final_fields(done: StreamDone, rows: dict, texts: dict, model: str) -> dict[int, dict]:
@@ -158,19 +169,32 @@ def _final_fields(done: StreamDone, rows: dict, texts: dict, model: str) -> dict
         }
         if choice == 0:
             fields.update(
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens,
-                cached_tokens=usage.cached_tokens,
-                usage_estimated=usage.estimated,
+                _usage_fields(usage, done.model or model),
                 ttft_s=done.timings.ttft_s,
                 duration_s=done.timings.duration_s,
                 tokens_per_s=done.timings.tokens_per_s,
-                cost_usd=cost_usd(
-                    done.model or model, usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens
-                ),
             )
         out[choice] = fields
     return out
+
+
+def _usage_fields(usage: Usage | None, model: str) -> dict:
+    """A reply's usage columns; all empty when the request was not billed (it failed before any token)."""
+    if usage is None:
+        return dict(
+            prompt_tokens=None,
+            completion_tokens=None,
+            cached_tokens=None,
+            usage_estimated=False,
+            cost_usd=None,
+        )
+    return dict(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cached_tokens=usage.cached_tokens,
+        usage_estimated=usage.estimated,
+        cost_usd=usage_cost(model, usage),
+    )
 
 
 def _prepare_retry(store: Store, stored: Sequence[Message], retry_turn: int) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chatlab.prices import format_usd
-from chatlab.store import Message, ReplyMetrics
+from chatlab.store import ERROR, Message, ReplyMetrics
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,8 @@ def _seconds(value: float | None) -> str:
 def describe_reply(m: Message) -> str:
     """The one-line metadata shown under a reply: model, tokens, cost, speed, finish."""
     parts = [m.model or "?"]
+    if m.prompt_tokens is None and m.completion_tokens is None and m.status == ERROR:
+        parts.append("not billed (the request failed before any token)")
     if m.prompt_tokens is not None:
         est = " (estimated)" if m.usage_estimated else ""
         parts.append(f"{m.prompt_tokens} → {m.completion_tokens} tokens{est}")

@@ -52,8 +52,7 @@ def _reply_body(m: Message) -> None:
         elif m.status == INTERRUPTED:
             note += " (The server sent no finish reason.)"
         st.caption(f"{icon} {note}")
-    if m.status != ERROR:
-        st.caption(describe_reply(m))
+    st.caption(describe_reply(m))
 
 
 ReplyActions = Callable[[Message], None]

@@ -63,6 +63,8 @@ def _run_replay(client: ChatClient, message: Message) -> dict:
                 placeholder.markdown(without_images("".join(pieces)) + "▌")
             elif isinstance(event, StreamError):
                 result["error"] = event.message
+            elif isinstance(event, StreamDone) and event.usage is None:
+                result["meta"] = "not billed"
             elif isinstance(event, StreamDone):
                 est = " (estimated)" if event.usage.estimated else ""
                 result["meta"] = f"{event.usage.prompt_tokens} → {event.usage.completion_tokens} tokens{est}"

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from chatlab.context import history_messages
-from chatlab.params import PARAMS, SWEEPABLE
+from chatlab.params import PARAMS, SWEEPABLE, GenerationParams
+from chatlab.roles import Role
+from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Store
-from chatlab.sweep.ablation import ablation_frame
+from chatlab.sweep.ablation import AblationError, ReplaySource, ablation_frame, as_it_was, with_settings
 from chatlab.sweep.plan import parse_values
 from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
+from chatlab_ui.page_keys import PageKeys
 
 NO_AXIS = "(none)"
 CHARTED = {
@@ -77,6 +80,67 @@ def context_picker(store: Store, key: str, *, disabled: bool, label: str) -> tup
         or None
     )
     return chosen, (history_messages(store.messages(chosen)) if chosen else [])
+
+
+def ablation_setup(
+    store: Store,
+    keys: PageKeys,
+    roles: list[Role],
+    *,
+    model: str,
+    role: Role,
+    system_prompt: str,
+    params: GenerationParams,
+    disabled: bool,
+) -> tuple[ReplaySource, list[int]] | None:
+    """Choose a conversation, what to replay it with and up to how many past turns; None until ready."""
+    conversation_id, _ = context_picker(store, keys("conversation"), disabled=disabled, label="Conversation")
+    if not conversation_id:
+        return None
+    messages = store.messages(conversation_id)
+    as_sent = st.radio(
+        "Replay with",
+        [True, False],
+        format_func=lambda v: "the settings the conversation was sent with" if v else "this page's settings",
+        key=keys("as_sent"),
+        horizontal=True,
+        disabled=disabled,
+        help="The conversation's own model, role, system prompt, few-shot examples and parameters (read "
+        "back from its stored request), or the model, role and fixed parameters chosen on this page.",
+    )
+    try:
+        if as_sent:
+            source = as_it_was(messages, roles)
+        else:
+            source = with_settings(
+                messages,
+                model=model,
+                system_prompt=system_prompt,
+                few_shot=role.few_shot_messages(),
+                params=params,
+                role_name=role.name,
+            )
+    except AblationError as exc:
+        st.info(str(exc))
+        return None
+    question = " ".join(source.question.split())
+    st.caption(
+        f"Replays “{escape_markdown(question[:120])}{'…' if len(question) > 120 else ''}” "
+        f"{source.origin}: {escape_markdown(source.describe())}."
+    )
+    if not source.turns_available:
+        st.info("That conversation has no answered turn before its last question: there is nothing to vary.")
+        return None
+    top = st.slider(
+        "Up to how many past turns",
+        0,
+        source.turns_available,
+        min(source.turns_available, 5),
+        key=keys("max"),
+        disabled=disabled,
+        help="A turn is a question and its reply; each depth is sent once.",
+    )
+    return source, list(range(top + 1))
 
 
 def run_with_progress(state: dict, results: Iterator, total: int, noun: str) -> None:
@@ -187,14 +251,16 @@ def sweep_results(state: dict) -> None:
         )
 
 
-def ablation_results(state: dict, on_depths: Callable[[], None] | None = None) -> None:
+def ablation_results(state: dict) -> None:
     results = state["items"]
     run_status(state, state["total"], "depths")
     if not results:
         return
+    source: ReplaySource = state["source"]
+    st.caption(f"Replayed {source.origin}: {escape_markdown(source.describe())}.")
     frame = ablation_frame(results)
     long = frame.melt(
-        id_vars=["depth"],
+        id_vars=["turns"],
         value_vars=["prompt_tokens", "cost_usd", "reply_chars"],
         var_name="metric",
         value_name="value",
@@ -204,7 +270,7 @@ def ablation_results(state: dict, on_depths: Callable[[], None] | None = None) -
             alt.Chart(long)
             .mark_line(point=True)
             .encode(
-                x=alt.X("depth:Q", title="context depth (past messages sent)"),
+                x=alt.X("turns:Q", title="past turns sent", axis=alt.Axis(tickMinStep=1, format="d")),
                 y=alt.Y("value:Q", title=None),
             )
             .properties(width=230, height=150)

@@ -97,6 +97,6 @@ def request_preview(request: Request, window: ContextWindow) -> None:
         f"history {split.history:,} ({window.history_sent} of {window.history_available} past messages) · "
         f"new message {split.new_message:,}"
     )
-    for note in request.notes:
+    for note in (*window.notes, *request.notes):
         st.info(note, icon=":material/info:")
     st.code(request.to_json(), language="json")

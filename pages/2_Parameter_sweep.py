@@ -16,6 +16,7 @@ from chatlab_ui.resources import get_client, get_roles, get_store
 from chatlab_ui.sidebar import model_picker, role_picker
 from chatlab_ui.sweep_view import (
     ablation_results,
+    ablation_setup,
     axis_inputs,
     context_picker,
     run_with_progress,
@@ -123,62 +124,38 @@ with sweep_tab:
 
 with depth_tab:
     st.caption(
-        "Replays a conversation's last user message with 0, 1, 2 … past messages, and charts what the "
+        "Replays a conversation's last question with 0, 1, 2 … past turns before it, and charts what the "
         "extra context costs and changes."
     )
-    conversation_id, messages = context_picker(
-        store, P("ablation", "conversation"), disabled=busy, label="Conversation"
+    plan = ablation_setup(
+        store,
+        P.child("ablation"),
+        roles,
+        model=model,
+        role=role,
+        system_prompt=system_prompt,
+        params=base,
+        disabled=busy or not fixed.ok,
     )
-    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
-    if conversation_id and last_user is not None:
-        before = messages[:last_user]
-        top = st.slider(
-            "Up to depth",
-            0,
-            len(before),
-            min(len(before), 10),
-            key=P("ablation", "max"),
-            disabled=busy or not before,
-        )
+    if plan is not None:
         st.button(
             "Run ablation",
             type="primary",
             key=P("ablation", "run"),
-            disabled=busy,
-            on_click=lambda: st.session_state.update(
-                {
-                    P("pending"): {
-                        "run": "ablation",
-                        "history": before,
-                        "prompt": messages[last_user]["content"],
-                        "depths": list(range(0, top + 1)),
-                    }
-                }
-            ),
+            disabled=busy or not fixed.ok,
+            on_click=lambda: st.session_state.update({P("pending"): {"run": "ablation", "plan": plan}}),
         )
-    elif conversation_id:
-        st.info("That conversation has no user message to replay.")
     if pending and pending["run"] == "ablation":
+        source, turns = pending["plan"]
         state = st.session_state[P("ablation")] = {
             "items": [],
             "finished": False,
-            "total": len(pending["depths"]),
+            "total": len(turns),
+            "source": source,
         }
         wait_for_offline(endpoint)
         run_with_progress(
-            state,
-            depth_ablation(
-                client,
-                model=model,
-                system_prompt=system_prompt,
-                history=pending["history"],
-                prompt=pending["prompt"],
-                params=base,
-                depths=pending["depths"],
-                max_workers=workers,
-            ),
-            len(pending["depths"]),
-            "depths",
+            state, depth_ablation(client, source, turns, max_workers=workers), len(turns), "depths"
         )
         st.rerun()
     if result := st.session_state.get(P("ablation")):

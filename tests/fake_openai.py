@@ -88,6 +88,21 @@ def _prompt_words(body: dict) -> int:
     return total
 
 
+ALTERNATION_ERROR = "Conversation roles must alternate user/assistant/user/assistant/..."
+
+
+def _alternates(messages: list) -> bool:
+    """An optional system message first, then user/assistant alternating, starting and ending with user."""
+    roles = [m.get("role") if isinstance(m, dict) else None for m in messages]
+    if roles[:1] == ["system"]:
+        roles = roles[1:]
+    return (
+        bool(roles)
+        and all(role == ("user" if i % 2 == 0 else "assistant") for i, role in enumerate(roles))
+        and roles[-1] == "user"
+    )
+
+
 class _Stopped(Exception):
     """The fake is shutting down; the handler abandons its reply."""
 
@@ -193,6 +208,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error_body(404, f"Unknown path {self.path}")
             return
         body = record.body if isinstance(record.body, dict) else {}
+        if self.server.fake.strict_alternation and not _alternates(body.get("messages") or []):
+            # What vLLM answers for a model whose chat template requires alternation (Llama-2, Mistral,
+            # Gemma): the template raises, the server says 400. The request is not answered otherwise.
+            self._send_error_body(400, ALTERNATION_ERROR)
+            return
         reply = self.server.fake._next_reply(record)
         if reply.status != 200:
             self._sleep(reply.first_delay_s)
@@ -355,6 +375,8 @@ class FakeOpenAI:
     def __init__(self, models: Iterable[str] = DEFAULT_MODELS, default: Reply | None = None, port: int = 0):
         self.models: list[str] = list(models)
         self.models_status = 200  # set to e.g. 401 to make GET /v1/models fail
+        # Like vLLM serving a model whose chat template requires alternation: anything else gets a 400.
+        self.strict_alternation = False
         self.default: Reply = default or Reply()
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0  # replies abandoned because the client hung up mid-way
@@ -458,6 +480,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reasoning", default="", help="reasoning_content streamed before the text")
     parser.add_argument("--no-usage", action="store_true", help="never send usage (like llama.cpp)")
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model ids")
+    parser.add_argument(
+        "--strict-alternation", action="store_true", help="answer 400 unless user/assistant alternate (vLLM)"
+    )
     args = parser.parse_args(argv)
     reply = Reply(
         text=args.text,
@@ -467,7 +492,9 @@ def main(argv: list[str] | None = None) -> None:
         reasoning=args.reasoning,
         usage=not args.no_usage,
     )
-    fake = FakeOpenAI(models=[m for m in args.models.split(",") if m], default=reply, port=args.port).start()
+    fake = FakeOpenAI(models=[m for m in args.models.split(",") if m], default=reply, port=args.port)
+    fake.strict_alternation = args.strict_alternation
+    fake.start()
     print(f"Fake OpenAI server at {fake.base_url} (Ctrl+C to stop)", flush=True)
     try:
         while True:

@@ -48,7 +48,7 @@ def pane(name: str, system: str, **settings) -> PaneSpec:
 
 PANES = [
     pane("Pirate", "You are a pirate.", params=GenerationParams(temperature=0.2, stop=("END", "\n\n"))),
-    pane("Poet", "You are a poet.", params=GenerationParams(temperature=1.1, seed=7), context_depth=1),
+    pane("Poet", "You are a poet.", params=GenerationParams(temperature=1.1, seed=7), context_depth=2),
     pane("Critic", "You are a critic.", params=GenerationParams(top_p=0.5, max_tokens=64)),
 ]
 
@@ -104,7 +104,7 @@ def test_panes_keep_their_own_system_prompt_and_thread(store, client, fake_opena
         {"role": "assistant", "content": "[You are a pirate.] answer 1"},
         {"role": "user", "content": "And the sky?"},
     ]
-    # The poet's context depth is 1: its previous exchange only (it keeps its own setting).
+    # The poet's context depth is 2: its previous exchange only (it keeps its own setting).
     assert second["You are a poet."][0] == {"role": "system", "content": "You are a poet."}
     assert {"role": "assistant", "content": "[You are a poet.] answer 1"} in second["You are a poet."]
     assert not any("pirate" in m["content"] for m in second["You are a poet."][1:])
@@ -163,7 +163,7 @@ def test_comparison_frame_has_a_row_per_pane_per_turn_with_every_parameter(store
     assert pirate["user_message"] == "First question" and pirate["reply"] == "[You are a pirate.] answer 1"
     assert pirate["temperature"] == 0.2 and json.loads(pirate["stop"]) == ["END", "\n\n"]
     assert pd.isna(pirate["seed"]) and pd.isna(pirate["context_depth"])
-    assert (poet["temperature"], poet["seed"], poet["context_depth"]) == (1.1, 7, 1)
+    assert (poet["temperature"], poet["seed"], poet["context_depth"]) == (1.1, 7, 2)
     assert (critic["top_p"], critic["max_tokens"]) == (0.5, 64)
     assert critic["system_prompt"] == "You are a critic." and critic["model"] == "gpt-4o-mini"
     assert pirate["prompt_tokens"] > 0 and pirate["completion_tokens"] > 0 and not pirate["usage_estimated"]

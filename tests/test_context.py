@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 from chatlab.context import build_context, history_messages
 from chatlab.store import Store
 
@@ -43,7 +45,8 @@ def test_token_split_estimates_each_part():
     assert huge.split.new_message > 200_000
 
 
-def test_history_skips_failed_replies_and_extra_choices(tmp_path):
+def test_history_leaves_out_failed_turns_whole_and_extra_choices(tmp_path):
+    """A failed reply's question goes too: two user messages in a row break strict chat templates."""
     store = Store(tmp_path / "h.sqlite3")
     cid = store.create_conversation()
     store.add_message(cid, "user", "q1")
@@ -56,7 +59,6 @@ def test_history_skips_failed_replies_and_extra_choices(tmp_path):
     assert history_messages(store.messages(cid)) == [
         {"role": "user", "content": "q1"},
         {"role": "assistant", "content": "a1"},
-        {"role": "user", "content": "q2"},
         {"role": "user", "content": "q3"},
         {"role": "assistant", "content": "partial"},
     ]
@@ -77,3 +79,58 @@ def test_the_tail_the_preview_loads_holds_every_message_the_depth_needs(tmp_path
         full = build_context(system_prompt="", history=everything, user_text="x", depth=depth).messages
         cut = build_context(system_prompt="", history=tail, user_text="x", depth=depth).messages
         assert cut == full
+
+
+def alternates(messages: list[dict]) -> bool:
+    """Optional system, then user/assistant strictly alternating, ending with the new user message."""
+    roles = [m["role"] for m in messages if m["role"] != "system"]
+    return roles[:1] == ["user"] and roles[-1] == "user" and all(a != b for a, b in pairwise(roles))
+
+
+def test_no_depth_ever_starts_the_history_with_a_reply():
+    shots = [{"role": "user", "content": "ex"}, {"role": "assistant", "content": "EX"}]
+    for depth in (None, 0, 1, 2, 3, 4, 5, 99):
+        for few_shot in ((), shots):
+            window = build_context(
+                system_prompt="s", history=HISTORY, user_text="x", depth=depth, few_shot=few_shot
+            )
+            assert alternates(window.messages), (depth, window.messages)
+    three = build_context(system_prompt="s", history=HISTORY, user_text="x", depth=3)
+    assert three.history_sent == 2  # not half a turn: the reply whose question falls outside goes too
+
+
+def test_a_history_that_does_not_alternate_is_cut_to_whole_turns_with_a_note():
+    broken = [
+        {"role": "assistant", "content": "orphan reply"},
+        {"role": "user", "content": "q1"},
+        {"role": "user", "content": "q2"},
+        {"role": "assistant", "content": "a2"},
+        {"role": "assistant", "content": "a2 again"},
+    ]
+    window = build_context(system_prompt="", history=broken, user_text="x", depth=None)
+    assert window.messages == [
+        {"role": "user", "content": "q2"},
+        {"role": "assistant", "content": "a2"},
+        {"role": "user", "content": "x"},
+    ]
+    assert window.notes == (
+        "3 past messages left out: servers that require user and assistant to "
+        "alternate would refuse the request.",
+    )
+
+
+def test_a_failed_turn_is_named_in_the_preview_notes(tmp_path):
+    from chatlab.turn import TurnSettings, plan_context
+
+    store = Store(tmp_path / "n.sqlite3")
+    cid = store.create_conversation()
+    store.add_message(cid, "user", "q1")
+    store.add_message(cid, "assistant", "a1")
+    store.add_message(cid, "user", "q2")
+    store.add_message(cid, "assistant", "", status="error", error="HTTP 500")
+    for depth, expected in ((None, 1), (10, 1), (0, 0)):
+        window = plan_context(store.messages(cid), TurnSettings(model="m", context_depth=depth), "q3")
+        assert alternates(window.messages)
+        assert len(window.notes) == expected
+    window = plan_context(store.messages(cid), TurnSettings(model="m", context_depth=None), "q3")
+    assert window.notes[0].startswith("Turn 2's message is left out: its reply failed")

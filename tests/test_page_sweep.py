@@ -52,9 +52,12 @@ def test_depth_ablation_replays_the_last_turn_at_each_depth(app_env):
     store.add_message(cid, "user", "the last question")
     at = sweep_page().run()
     at.selectbox(key="sweep.ablation.conversation").set_value(cid).run()
-    at.slider(key="sweep.ablation.max").set_value(4).run()
+    # The stored messages carry no request: the settings come from the replies' own columns.
+    at.radio(key="sweep.ablation.as_sent").set_value(False).run()
+    at.slider(key="sweep.ablation.max").set_value(3).run()
     at.button(key="sweep.ablation.run").click().run()
     assert not at.exception
     sent = sorted(len(r.body["messages"]) for r in app_env.chat_requests)
-    assert sent == [2, 3, 4, 5, 6]  # system + 0..4 past messages + the replayed question
-    assert any("Done: 5 depths" in s.value for s in at.success)
+    assert sent == [2, 4, 6, 8]  # system + 0..3 whole past turns + the replayed question
+    assert any("Done: 4 depths" in s.value for s in at.success)
+    assert any("with the page's current settings" in c.value for c in at.caption)

@@ -12,7 +12,7 @@ import pytest
 from chatlab.client import ChatClient
 from chatlab.events import StreamDone, TextDelta, Timings, Usage
 from chatlab.params import PARAM_NAMES, GenerationParams
-from chatlab.sweep.ablation import ablation_frame, depth_ablation
+from chatlab.sweep.ablation import ReplaySource, ablation_frame, depth_ablation
 from chatlab.sweep.plan import MAX_REPLIES, SweepSpec, grid, messages_for
 from chatlab.sweep.run import run_sweep
 from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
@@ -409,30 +409,31 @@ HISTORY = [
 ]
 
 
-def test_depth_ablation_sends_zero_to_n_history_messages(fake_openai, client):
-    results = list(
-        depth_ablation(
-            client,
-            model=MODEL,
-            system_prompt="Remember what the user says.",
-            history=HISTORY,
-            prompt="What is my name?",
-            params=GenerationParams(temperature=0.0, n=3),
-            depths=[6, 0, 2, 4, 2],
-        )
+def source(**changes) -> ReplaySource:
+    base = dict(
+        question="What is my name?",
+        history=tuple(HISTORY),
+        model=MODEL,
+        system_prompt="Remember what the user says.",
+        params=GenerationParams(temperature=0.0),
     )
+    return ReplaySource(**{**base, **changes})
+
+
+def test_depth_ablation_sends_zero_to_n_whole_turns(fake_openai, client):
+    results = list(depth_ablation(client, source(), [3, 0, 1, 2, 1]))
     requests = fake_openai.chat_requests
     assert len(requests) == 4  # the repeated depth is asked once
-    # system + depth history messages + the question
+    # system + 2 × turns history messages + the question
     assert sorted(len(r.body["messages"]) for r in requests) == [2, 4, 6, 8]
     for r in requests:
-        assert "n" not in r.body
+        assert "n" not in r.body and r.body["temperature"] == 0.0
         assert r.body["messages"][-1] == {"role": "user", "content": "What is my name?"}
         depth = len(r.body["messages"]) - 2
         assert r.body["messages"][1:-1] == (HISTORY[-depth:] if depth else [])
 
     frame = ablation_frame(results)
-    assert frame["depth"].tolist() == [0, 2, 4, 6]
+    assert frame["turns"].tolist() == [0, 1, 2, 3] and frame["depth"].tolist() == [0, 2, 4, 6]
     assert frame["messages_sent"].tolist() == [2, 4, 6, 8]
     prompt_tokens = frame["prompt_tokens"].tolist()
     assert prompt_tokens == sorted(prompt_tokens) and len(set(prompt_tokens)) == 4  # grows with depth
@@ -441,34 +442,64 @@ def test_depth_ablation_sends_zero_to_n_history_messages(fake_openai, client):
 
 
 def test_depth_ablation_validates_depths(client):
-    kwargs = dict(model=MODEL, system_prompt="", history=HISTORY, prompt="Q?", params=GenerationParams())
-    with pytest.raises(ValueError, match="Depth 7 is not possible: the history has 6 messages"):
-        depth_ablation(client, depths=[0, 7], **kwargs)  # raised at the call, not on iteration
-    with pytest.raises(ValueError, match="Depth -1"):
-        depth_ablation(client, depths=[-1], **kwargs)
+    with pytest.raises(ValueError, match="4 past turns is not possible: the conversation has 3"):
+        depth_ablation(client, source(), [0, 4])  # raised at the call, not on iteration
+    with pytest.raises(ValueError, match="-1 past turns"):
+        depth_ablation(client, source(), [-1])
     with pytest.raises(ValueError, match="at least one depth"):
-        depth_ablation(client, depths=[], **kwargs)
+        depth_ablation(client, source(), [])
     with pytest.raises(ValueError, match="question to replay is empty"):
-        depth_ablation(client, depths=[0], **{**kwargs, "prompt": " "})
+        depth_ablation(client, source(question=" "), [0])
 
 
 def test_depth_ablation_reports_a_failed_depth(fake_openai, client):
     fake_openai.script_fn(lambda r: Reply(status=500) if len(r.body["messages"]) == 1 else None)
-    results = list(
-        depth_ablation(
-            client,
-            model=MODEL,
-            system_prompt="",
-            history=HISTORY[:2],
-            prompt="Again?",
-            params=GenerationParams(),
-            depths=[0, 1, 2],
-        )
-    )
+    results = list(depth_ablation(client, source(system_prompt="", history=tuple(HISTORY[:2])), [0, 1]))
     frame = ablation_frame(results)
-    assert frame["error"].notna().tolist() == [True, False, False]
-    assert frame["messages_sent"].tolist() == [1, 2, 3]
-    assert frame["cost_usd"].isna().tolist() == [True, False, False]  # refused before any text: not billed
+    assert frame["error"].notna().tolist() == [True, False]
+    assert frame["messages_sent"].tolist() == [1, 3]
+    assert frame["cost_usd"].isna().tolist() == [True, False]  # refused before any text: not billed
+    assert frame["prompt_tokens"].isna().tolist() == [True, False]
+
+
+def test_an_ablation_replays_the_conversation_as_it_was_sent(tmp_path, fake_openai, client):
+    """Its role, system prompt, few-shot examples and parameters — not the page's."""
+    from chatlab.roles import Role
+    from chatlab.store import Store
+    from chatlab.sweep.ablation import as_it_was
+    from chatlab.turn import TurnSettings, send_turn
+
+    tutor = Role(
+        name="Tutor",
+        system="You teach patiently.",
+        examples=(("What is 2+2?", "Let us count: 4."),),
+        params={"temperature": 0.8},
+    )
+    store = Store(tmp_path / "a.sqlite3")
+    cid = store.create_conversation()
+    settings = TurnSettings(
+        model=MODEL,
+        params=GenerationParams.from_dict(tutor.default_params()),
+        role_name=tutor.name,
+        system_prompt=tutor.system,
+        few_shot=tuple(tutor.few_shot_messages()),
+        context_depth=None,
+    )
+    for text in ("Hello", "What is a prime?", "And 7?"):
+        list(send_turn(store, client, cid, settings, text))
+    sent_then = fake_openai.last_body
+
+    replay = as_it_was(store.messages(cid), [tutor])
+    assert (replay.role_name, replay.model, replay.params) == (
+        "Tutor",
+        MODEL,
+        GenerationParams(temperature=0.8),
+    )
+    assert replay.few_shot == tuple(tutor.few_shot_messages()) and replay.turns_available == 2
+    assert 'role "Tutor"' in replay.describe() and "temperature=0.8" in replay.describe()
+    list(depth_ablation(client, replay, [2]))
+    assert fake_openai.last_body["messages"] == sent_then["messages"]
+    assert fake_openai.last_body["temperature"] == 0.8
 
 
 def test_typed_values_are_parsed_per_parameter_with_clear_errors():

@@ -129,7 +129,7 @@ def test_the_stored_request_record_is_what_the_server_received(store, client, fa
         model="gpt-4o-mini",
         params=GenerationParams(temperature=0.2, seed=5),
         system_prompt="S",
-        context_depth=1,
+        context_depth=2,
     )
     run(send_turn(store, client, cid, settings, "first"))
     run(send_turn(store, client, cid, settings, "second"))
@@ -137,7 +137,7 @@ def test_the_stored_request_record_is_what_the_server_received(store, client, fa
     received = fake_openai.last_body
     assert record["messages"] == received["messages"]
     assert (record["temperature"], record["seed"]) == (received["temperature"], received["seed"])
-    assert [m["role"] for m in received["messages"]] == ["system", "assistant", "user"]
+    assert [m["role"] for m in received["messages"]] == ["system", "user", "assistant", "user"]
 
 
 @pytest.mark.parametrize("reason", ["length", "content_filter"])

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from chatlab.events import StreamDone, TextDelta
-from chatlab.prices import cost_usd
+from chatlab.prices import usage_cost
 from chatlab.request import build_request
 from chatlab.sweep.plan import SweepPoint, SweepSpec, Values, grid, messages_for, request_batches
 from chatlab.sweep.pool import run_jobs
@@ -124,15 +124,9 @@ def _sample_call(
     if done is None:
         return _failed_call(call, RuntimeError("the stream ended without a summary"))
 
-    usage, timings = done.usage, done.timings
+    usage, timings = done.usage, done.timings  # usage None: refused before any token, not billed
     error = done.error.message if done.error is not None else None
-    generated = any(texts.values())
-    # A request refused before any text is normally not billed; one cut mid-reply is.
-    cost = (
-        cost_usd(done.model or spec.model, usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
-        if error is None or generated
-        else None
-    )
+    cost = usage_cost(done.model or spec.model, usage)
     shared = call.count > 1
     samples = []
     for k in range(call.count):
@@ -147,9 +141,11 @@ def _sample_call(
                 index=call.first + k,
                 text=text,
                 finish_reason=done.finish_reasons.get(k),
-                prompt_tokens=usage.prompt_tokens if first else None,
-                completion_tokens=count_tokens(text) if shared else usage.completion_tokens,
-                usage_estimated=True if shared else usage.estimated,
+                prompt_tokens=usage.prompt_tokens if first and usage else None,
+                completion_tokens=(count_tokens(text) if shared else usage.completion_tokens)
+                if usage
+                else None,
+                usage_estimated=(shared or usage.estimated) if usage else False,
                 ttft_s=timings.ttft_s,
                 duration_s=timings.duration_s,
                 tokens_per_s=timings.tokens_per_s if first else None,

@@ -7,6 +7,7 @@ from each other — the thing temperature and top_p are supposed to change.
 from __future__ import annotations
 
 import math
+import random
 import re
 import statistics
 from collections.abc import Iterable, Sequence
@@ -51,6 +52,32 @@ def distinct_n(texts: Iterable[str], n: int) -> float | None:
         total += len(grams)
         unique.update(grams)
     return len(unique) / total if total else None
+
+
+# How many subsets of equal size a setting's distinct-n is averaged over when it has more samples than
+# the setting with the fewest (a fixed seed, so the same samples always give the same figure).
+EQUALISED_SUBSETS = 30
+
+
+def distinct_n_of_size(texts: Sequence[str], n: int, size: int) -> float | None:
+    """distinct_n over `size` texts at a time, averaged over subsets when there are more texts.
+
+    Pooled distinct-n depends on how many samples are pooled: k identical replies give 1/k. Settings
+    with different numbers of samples (after a Cancel or errors) compare fairly only at an equal size.
+    """
+    texts = list(texts)
+    if size < 1 or len(texts) < size:
+        return None
+    if len(texts) == size:
+        return distinct_n(texts, n)
+    every = math.comb(len(texts), size)
+    if every <= EQUALISED_SUBSETS:
+        subsets = list(combinations(texts, size))
+    else:
+        rng = random.Random(0)
+        subsets = [rng.sample(texts, size) for _ in range(EQUALISED_SUBSETS)]
+    values = [v for v in (distinct_n(subset, n) for subset in subsets) if v is not None]
+    return statistics.fmean(values) if values else None
 
 
 def _shingles(text: str) -> frozenset[tuple[str, ...]]:

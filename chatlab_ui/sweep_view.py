@@ -15,7 +15,7 @@ from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Store
 from chatlab.sweep.ablation import AblationError, ReplaySource, ablation_frame, as_it_was, with_settings
 from chatlab.sweep.plan import parse_values
-from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
+from chatlab.sweep.table import chart_data, csv_bytes, sample_count_note, samples_frame, summarize
 from chatlab_ui.page_keys import PageKeys
 
 NO_AXIS = "(none)"
@@ -207,6 +207,8 @@ def sweep_results(state: dict) -> None:
         return
     summary = summarize(samples, spec)
     st.subheader("Per setting")
+    if note := sample_count_note(samples):
+        st.info(note, icon=":material/balance:")
     st.dataframe(
         summary.rename(columns=SUMMARY_HEADINGS), hide_index=True, width="stretch", key="sweep.summary"
     )
@@ -242,7 +244,7 @@ def sweep_results(state: dict) -> None:
     with st.expander("How these are computed"):
         st.markdown(
             "- **Distinct-n**: unique n-grams ÷ all n-grams across the samples of a setting (Chinese characters "
-            "count as words). Higher = more varied wording.\n"
+            "count as words), on the same number of replies for every setting. Higher = more varied wording.\n"
             "- **Similarity**: mean Jaccard overlap of word-pair sets between every two samples. Higher = the "
             "samples say the same thing the same way.\n"
             '- **Refusal-like**: the reply opens with a refusal phrase ("I can\'t help with", "抱歉，我无法"…); a '

@@ -515,3 +515,33 @@ def test_typed_values_are_parsed_per_parameter_with_clear_errors():
     ]:
         with pytest.raises(ValueError, match=message):
             parse_values(name, text)
+
+
+def test_identical_replies_look_equally_diverse_whatever_the_sample_count(fake_openai, client):
+    """Before: pooled distinct-n of 2 identical replies (0.5) beat 5 of them (0.2), so a setting cut short
+    by a Cancel or errors read as "more diverse" when nothing changed."""
+    from chatlab.sweep.table import sample_count_note
+
+    fake_openai.default = Reply(text="the same words every time", chunk_chars=50)
+    fake_openai.script_fn(
+        lambda r: Reply(status=500) if r.body.get("temperature") == 1.0 and _fails.pop() else None
+    )
+    _fails = [False, False, True, True, True]  # three of the five temperature-1 calls fail
+    s = spec(axes=(("temperature", (0.0, 1.0)),), samples=5)
+    samples = list(run_sweep(client, s, max_workers=1))
+    summary = summarize(samples, s)
+    assert summary["samples"].tolist() == [5, 5] and summary["errors"].tolist() == [0, 3]
+    assert summary["distinct_1"].tolist()[0] == pytest.approx(summary["distinct_1"].tolist()[1])
+    assert summary["distinct_2"].tolist()[0] == pytest.approx(summary["distinct_2"].tolist()[1])
+    assert "different numbers of successful replies (2 to 5)" in sample_count_note(samples)
+    assert sample_count_note([x for x in samples if x.values == (("temperature", 0.0),)]) is None
+
+
+def test_distinct_n_of_size_averages_subsets_with_a_fixed_seed():
+    from chatlab.textstats import distinct_n, distinct_n_of_size
+
+    texts = ["a b c", "a b d", "x y z", "a b c", "q r s", "t u v", "a a a", "b b b"]
+    assert distinct_n_of_size(texts, 1, len(texts)) == distinct_n(texts, 1)
+    first = distinct_n_of_size(texts, 1, 3)
+    assert first == distinct_n_of_size(texts, 1, 3)  # reproducible
+    assert 0 < first <= 1 and distinct_n_of_size(texts, 1, 9) is None

@@ -154,3 +154,61 @@ def test_an_empty_message_is_refused_before_anything_is_stored(store, client, fa
     with pytest.raises(ValueError, match="empty"):
         run(send_turn(store, client, cid, SETTINGS, "  \n "))
     assert store.count_messages(cid) == 0 and fake_openai.chat_requests == []
+
+
+def test_totals_after_a_failure_a_stop_and_a_reply_are_what_was_billed(tmp_path, client, fake_openai):
+    """A 500 is not billed; a stopped reply counts its prompt and the text that arrived (estimated);
+    a complete reply counts the server's own usage. The usage table's totals and the CSV agree."""
+    from chatlab.csvfile import to_csv_bytes
+    from chatlab.tokens import estimate_usage
+    from chatlab.transcript import to_dataframe
+    from chatlab.usage import totals, turn_usage
+
+    store = Store(tmp_path / "bill.sqlite3")
+    cid = store.create_conversation()
+    settings = TurnSettings(model="gpt-4o-mini", context_depth=None)
+    fake_openai.script(
+        Reply(status=500),
+        Reply(text="A long answer that the user stops half way through.", chunk_chars=4, delay_s=0.01),
+        Reply(text="Short.", usage_values=(42, 7)),
+    )
+    run(send_turn(store, client, cid, settings, "first"))
+    failed = store.messages(cid)[-1]
+    assert failed.status == ERROR and failed.prompt_tokens is None and failed.cost_usd is None
+
+    stopping = send_turn(store, client, cid, settings, "second")
+    arrived = []
+    for event in stopping:
+        if isinstance(event, TextDelta):
+            arrived.append(event.text)
+            if len(arrived) == 3:
+                break
+    stopping.close()  # what the Stop button does
+    stopped = store.messages(cid)[-1]
+    assert stopped.status == STOPPED and stopped.content == "".join(arrived) and stopped.usage_estimated
+    estimate = estimate_usage(stopped.request["messages"], stopped.content)
+    assert (stopped.prompt_tokens, stopped.completion_tokens) == (
+        estimate.prompt_tokens,
+        estimate.completion_tokens,
+    )
+    assert stopped.cost_usd is not None and stopped.cost_usd > 0
+
+    run(send_turn(store, client, cid, settings, "third"))
+    complete = store.messages(cid)[-1]
+    assert (complete.prompt_tokens, complete.completion_tokens, complete.usage_estimated) == (42, 7, False)
+
+    sums = totals(turn_usage(store.reply_metrics(cid)))
+    assert sums.prompt_tokens == 42 + estimate.prompt_tokens
+    assert sums.completion_tokens == 7 + estimate.completion_tokens
+    assert sums.cost_usd == pytest.approx(stopped.cost_usd + complete.cost_usd) and sums.estimated
+
+    conversation = store.get_conversation(cid)
+    frame = to_dataframe(conversation, store.messages(cid))
+    csv_text = to_csv_bytes(frame).decode("utf-8-sig")
+    import csv
+    import io
+
+    rows = [r for r in csv.DictReader(io.StringIO(csv_text)) if r["role"] == "assistant"]
+    assert sum(int(r["prompt_tokens"] or 0) for r in rows) == sums.prompt_tokens
+    assert sum(int(r["completion_tokens"] or 0) for r in rows) == sums.completion_tokens
+    assert [r["prompt_tokens"] for r in rows][0] == ""  # the failed request: empty, not 0 and not an estimate

@@ -16,7 +16,7 @@ from chatlab.csvfile import to_csv_bytes
 from chatlab.params import FLOAT, INT, PARAM_NAMES, PARAMS
 from chatlab.sweep.plan import SweepSpec, Values, grid, request_batches
 from chatlab.sweep.run import Sample
-from chatlab.textstats import describe, distinct_n, pairwise_similarity
+from chatlab.textstats import describe, distinct_n_of_size, pairwise_similarity
 
 
 def typed_frame(rows: list[dict], dtypes: dict[str, str]) -> pd.DataFrame:
@@ -54,11 +54,14 @@ def summarize(samples: Sequence[Sample], spec: SweepSpec) -> pd.DataFrame:
 
     Text and token statistics use the replies that succeeded; `samples` and `errors` count all.
     distinct-n and similarity are in chatlab.textstats; stdev is the sample stdev (None below 2 values).
+    distinct-n is computed on the same number of replies for every setting (equal_size), so a setting
+    with fewer samples does not look more diverse.
     `cost_usd` sums the known costs, None when none is known (e.g. a model without a price).
     """
     groups: dict[Values, list[Sample]] = defaultdict(list)
     for sample in samples:
         groups[sample.values].append(sample)
+    size = equal_size(samples)
     rows = []
     for point in grid(spec):
         group = groups.get(point.values)
@@ -76,8 +79,8 @@ def summarize(samples: Sequence[Sample], spec: SweepSpec) -> pd.DataFrame:
                 "completion_tokens_mean": tokens.mean,
                 "completion_tokens_median": tokens.median,
                 "completion_tokens_stdev": tokens.stdev,
-                "distinct_1": distinct_n(texts, 1),
-                "distinct_2": distinct_n(texts, 2),
+                "distinct_1": distinct_n_of_size(texts, 1, size),
+                "distinct_2": distinct_n_of_size(texts, 2, size),
                 "similarity": pairwise_similarity(texts),
                 "duration_mean_s": describe(s.duration_s for s in ok).mean,
                 "ttft_mean_s": describe(s.ttft_s for s in ok).mean,
@@ -88,6 +91,30 @@ def summarize(samples: Sequence[Sample], spec: SweepSpec) -> pd.DataFrame:
             }
         )
     return typed_frame(rows, {**{n: _param_dtype(n) for n in spec.axis_names}, **SUMMARY_METRICS})
+
+
+def equal_size(samples: Sequence[Sample]) -> int:
+    """The fewest successful replies any setting has: what distinct-n is computed on for every setting."""
+    counts: dict[Values, int] = defaultdict(int)
+    for sample in samples:
+        counts[sample.values] += sample.ok
+    return min((c for c in counts.values() if c), default=0)
+
+
+def sample_count_note(samples: Sequence[Sample]) -> str | None:
+    """A sentence for the page when settings have different numbers of successful replies, else None."""
+    counts: dict[Values, int] = defaultdict(int)
+    for sample in samples:
+        counts[sample.values] += sample.ok
+    present = [c for c in counts.values() if c]
+    if len(set(present)) <= 1:
+        return None
+    low, high = min(present), max(present)
+    return (
+        f"Settings have different numbers of successful replies ({low} to {high}). Distinct-n is computed on "
+        f"{low} replies of each setting (averaged over subsets), so the settings compare fairly; means and "
+        "similarity use every reply."
+    )
 
 
 def chart_data(summary: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 from chatlab.capabilities import Capabilities
@@ -64,6 +64,32 @@ def title_from(text: str) -> str:
     return line[:TITLE_CHARS] + ("…" if len(line) > TITLE_CHARS else "")
 
 
+class ReplyStream:
+    """The events of one reply, read by whoever shows it (a page, a thread, the terminal).
+
+    Closing it stops the reply: what arrived is stored as 'stopped'. Closed before it was ever read,
+    nothing was sent, and the reply's row is marked stopped all the same (never left 'streaming').
+    """
+
+    def __init__(self, events: Generator[Event, None, None], on_unread_close: Callable[[], None]):
+        self._events = events
+        self._on_unread_close = on_unread_close
+        self._read = self._closed = False
+
+    def __iter__(self) -> ReplyStream:
+        return self
+
+    def __next__(self) -> Event:
+        self._read = True
+        return next(self._events)
+
+    def close(self) -> None:
+        if not self._read and not self._closed:
+            self._on_unread_close()
+        self._closed = True
+        self._events.close()
+
+
 def send_turn(
     store: Store,
     client,
@@ -73,8 +99,12 @@ def send_turn(
     *,
     retry_turn: int | None = None,
     write_interval_s: float = 0.3,
-) -> Iterator[Event]:
-    """Send a new user message (or re-send turn `retry_turn`) and yield the reply's events."""
+) -> ReplyStream:
+    """Send a new user message (or re-send turn `retry_turn`); the returned stream yields the reply's events.
+
+    The user's message and the reply's (empty, 'streaming') row are stored before this returns, so a page
+    drawn right after shows them; the request leaves when the stream is first read.
+    """
     stored = store.messages(conversation_id)
     if retry_turn is not None:
         user_text = _prepare_retry(store, stored, retry_turn)
@@ -107,7 +137,25 @@ def send_turn(
         request=request.body,
         status=STREAMING,
     )
-    rows = {0: store.add_message(conversation_id, "assistant", "", choice_index=0, **reply_fields)}
+    first_row = store.add_message(conversation_id, "assistant", "", choice_index=0, **reply_fields)
+    events = _stream_reply(
+        store, client, conversation_id, settings, request, first_row, reply_fields, write_interval_s
+    )
+    return ReplyStream(events, on_unread_close=lambda: store.update_message(first_row, status=STOPPED))
+
+
+def _stream_reply(
+    store: Store,
+    client,
+    conversation_id: str,
+    settings: TurnSettings,
+    request: Request,
+    first_row: int,
+    reply_fields: dict,
+    write_interval_s: float,
+) -> Generator[Event, None, None]:
+    """Stream the request, rewriting the reply's rows as it grows; the finally stores what arrived."""
+    rows = {0: first_row}
     texts: dict[int, list[str]] = defaultdict(list)
     reasoning: dict[int, list[str]] = defaultdict(list)
 

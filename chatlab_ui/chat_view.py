@@ -50,7 +50,7 @@ def _reply_body(m: Message) -> None:
         if m.error:
             note += f" {without_images(m.error)}"
         elif m.status == INTERRUPTED:
-            note += " (The server sent no finish reason.)"
+            note += " The server ended the stream without finishing the reply (no finish reason)."
         st.caption(f"{icon} {note}")
     st.caption(describe_reply(m))
 

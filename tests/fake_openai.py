@@ -60,6 +60,9 @@ class Reply:
     chunked: bool = False  # stream with Transfer-Encoding: chunked; a cut then breaks the framing
     id: str = "chatcmpl-fake"
     system_fingerprint: str = "fp_fake"
+    # Streaming: send the headers and the role chunk, then wait until the test sets this event — a reply
+    # that is certainly in flight, without timing anything.
+    hold: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -321,6 +324,11 @@ class _Handler(BaseHTTPRequestHandler):
                 for i in range(n)
             ]
         )
+        if reply.hold is not None:
+            self.wfile.flush()
+            while not reply.hold.wait(0.05):
+                if self.server.fake._stopping.is_set():
+                    raise _Stopped
 
         # Deltas: reasoning first (DeepSeek style), then content; one chunk per choice per step.
         plans = []

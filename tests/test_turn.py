@@ -212,3 +212,12 @@ def test_totals_after_a_failure_a_stop_and_a_reply_are_what_was_billed(tmp_path,
     assert sum(int(r["prompt_tokens"] or 0) for r in rows) == sums.prompt_tokens
     assert sum(int(r["completion_tokens"] or 0) for r in rows) == sums.completion_tokens
     assert [r["prompt_tokens"] for r in rows][0] == ""  # the failed request: empty, not 0 and not an estimate
+
+
+def test_a_reply_closed_before_it_is_read_is_stopped_not_left_streaming(store, client, fake_openai):
+    cid = store.create_conversation()
+    stream = send_turn(store, client, cid, TurnSettings(model="gpt-4o-mini"), "hello")
+    assert [m.role for m in store.messages(cid)] == ["user", "assistant"]  # stored before any read
+    stream.close()
+    assert store.messages(cid)[-1].status == STOPPED
+    assert fake_openai.chat_requests == []  # nothing was sent

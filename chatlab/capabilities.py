@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from chatlab.params import PARAMS, Support
+from chatlab.params import DEEPSEEK_REASONER, GPT5, GPT5_1, O_SERIES, OPENAI_CHAT, PARAMS, Support
 
 GENERAL = "general"
 
@@ -32,16 +32,27 @@ class Capabilities:
 
 
 _REASONING_WHY = (
-    "{model} is a reasoning model: the API rejects sampling parameters and wants max_completion_tokens"
+    "{model} is a reasoning model: the API rejects sampling parameters and stop, and wants "
+    "max_completion_tokens"
 )
 
 # First match wins; patterns are matched against the model id without any "provider/" prefix.
 _FAMILIES: tuple[tuple[str, str, str], ...] = (
-    (r"^o1(-|$)", "reasoning", _REASONING_WHY),
-    (r"^o3(-|$)", "reasoning", _REASONING_WHY),
-    (r"^o4-mini", "reasoning", _REASONING_WHY),
-    (r"^gpt-5(?!.*chat)", "reasoning", _REASONING_WHY),
-    (r"^deepseek-reasoner", "deepseek-reasoner", "{model} ignores sampling parameters (DeepSeek docs)"),
+    (r"^(o1|o3|o4-mini)(-|$)", O_SERIES, _REASONING_WHY),
+    (r"^gpt-5.*chat", OPENAI_CHAT, "{model} is a non-reasoning chat model"),
+    (
+        r"^gpt-5\.\d",
+        GPT5_1,
+        '{model} is a reasoning model: it takes sampling parameters only with reasoning_effort "none", '
+        "and wants max_completion_tokens",
+    ),
+    (r"^gpt-5", GPT5, _REASONING_WHY),
+    (
+        r"^(gpt-4o|gpt-4\.1|gpt-4-|gpt-4$|gpt-3\.5|chatgpt-4o)",
+        OPENAI_CHAT,
+        "{model} is a non-reasoning chat model: it has no reasoning controls",
+    ),
+    (r"^deepseek-reasoner", DEEPSEEK_REASONER, "{model} ignores sampling parameters (DeepSeek docs)"),
 )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import openai
 from openai.resources.chat.completions import Completions
+from openai.resources.responses import Responses
 
 from chatlab.endpoint import Endpoint, mask_key
 from chatlab.events import (
@@ -25,7 +26,7 @@ from chatlab.events import (
     Usage,
 )
 from chatlab.keys import KeyPool, NoUsableKey, seconds_text
-from chatlab.request import Request
+from chatlab.request import RESPONSES, Request
 from chatlab.tokens import estimate_usage
 
 # Local servers (llama.cpp, Ollama, LM Studio) ignore the key, but the SDK refuses to start without one.
@@ -134,6 +135,8 @@ def error_from_exception(exc: BaseException, endpoint: Endpoint, during_stream: 
     elif isinstance(exc, openai.APIError):
         # E.g. an SSE event carrying {"error": ...} in the middle of a stream (FACTS).
         kind, fallback = "api", "The server reported an error during the reply."
+    elif isinstance(exc, ResponseFailed):
+        kind, fallback = "api", str(exc)
     else:
         kind, fallback = "api", f"Unexpected error: {type(exc).__name__}: {exc}"
     message = _body_message(exc) if isinstance(exc, openai.APIError) else None
@@ -229,23 +232,18 @@ class ChatClient:
         body = request.body
         messages = request.messages
         pool = self.key_pool
-        texts: dict[int, list[str]] = {}
-        reasoning: dict[int, list[str]] = {}
-        finish: dict[int, str | None] = {}
-        usage: Usage | None = None
+        state = _ReplyState()
         error: StreamError | None = None
-        first_token_at: float | None = None
-        response_id = response_model = fingerprint = None
         yielded = False  # any reply event went out: from then on no failover (the user saw it)
         key: str | None = None
         started = time.perf_counter()
+        read = _responses_events if request.protocol == RESPONSES else _chat_events
 
         def final_usage() -> Usage:
-            if usage is not None:
-                return usage
+            if state.usage is not None:
+                return state.usage
             # No usage from the server (llama.cpp never sends it; a cut stream loses it): estimate offline.
-            generated = "".join("".join(p) for p in (*reasoning.values(), *texts.values()))
-            return estimate_usage(messages, generated)
+            return estimate_usage(messages, state.generated())
 
         if pool is not None:
             try:
@@ -259,45 +257,13 @@ class ChatClient:
             response = None
             try:
                 client = self.openai_client(key)
-                response = client.chat.completions.create(**_sdk_arguments(body))
-                for chunk in response:
-                    if response_id is None:
-                        response_id, response_model = chunk.id, chunk.model
-                        fingerprint = chunk.system_fingerprint
-                    # Usage may come on any chunk (OpenAI: a last chunk with empty choices), so read it always.
-                    if chunk.usage is not None:
-                        usage = _usage(chunk.usage)
-                        yielded = True
-                        yield usage
-                    # Never index choices[0]: the usage chunk has "choices": [] (FACTS).
-                    for choice in chunk.choices:
-                        index = choice.index
-                        if index not in finish:
-                            finish[index] = None
-                            texts[index] = []
-                        delta = choice.delta
-                        if delta is not None:
-                            # reasoning_content (DeepSeek) is not in the typed model; pydantic keeps extras.
-                            extra = delta.model_extra
-                            if extra:
-                                piece = extra.get("reasoning_content")
-                                if piece:
-                                    if first_token_at is None:
-                                        first_token_at = time.perf_counter()
-                                    reasoning.setdefault(index, []).append(piece)
-                                    yielded = True
-                                    yield ReasoningDelta(index, piece)
-                            content = delta.content
-                            if content:
-                                if first_token_at is None:
-                                    first_token_at = time.perf_counter()
-                                texts[index].append(content)
-                                yielded = True
-                                yield TextDelta(index, content)
-                        if choice.finish_reason:
-                            finish[index] = choice.finish_reason
-                            yielded = True
-                            yield Finish(index, choice.finish_reason)
+                if request.protocol == RESPONSES:
+                    response = client.responses.create(**_sdk_arguments(body, _RESPONSES_FIELDS))
+                else:
+                    response = client.chat.completions.create(**_sdk_arguments(body, _CHAT_FIELDS))
+                for event in read(response, state):
+                    yielded = True
+                    yield event
             except GeneratorExit:
                 # The consumer stopped reading (Stop button): drop the connection, yield nothing more.
                 if response is not None:
@@ -333,21 +299,18 @@ class ChatClient:
                 error = _no_key_error(no_key)
                 break
             # Forget what the failed attempt saw (at most a role chunk: nothing was yielded).
-            texts.clear()
-            finish.clear()
-            reasoning.clear()
-            response_id = response_model = fingerprint = None
+            state = _ReplyState()
             error = None
             yield KeyNotice(f"{notice}; trying key {mask_key(key)}.")
         if error is not None:
             yield error
 
         duration = time.perf_counter() - started
-        generated = any(texts.values()) or any(reasoning.values())
         # A request refused before anything was generated (4xx, 5xx, no connection) is not billed: no
         # tokens, no cost — an estimate of its prompt would add tokens nobody paid for.
-        billed = usage is not None or generated or error is None
+        billed = state.usage is not None or bool(state.generated()) or error is None
         usage = final_usage() if billed else None
+        first_token_at = state.first_token_at
         ttft = None if first_token_at is None else first_token_at - started
         after_first = duration - ttft if ttft is not None else 0.0
         tokens_per_s = (
@@ -359,31 +322,135 @@ class ChatClient:
             usage=usage,
             timings=Timings(ttft_s=ttft, duration_s=duration, tokens_per_s=tokens_per_s),
             # A cut stream ends silently in the SDK: a None here is how we know the reply is incomplete.
-            finish_reasons=finish or {0: None},
-            model=response_model,
-            response_id=response_id,
-            system_fingerprint=fingerprint,
+            finish_reasons=state.finish or {0: None},
+            model=state.model,
+            response_id=state.response_id,
+            system_fingerprint=state.fingerprint,
             error=error,
         )
 
 
-# The fields chat.completions.create() takes by name; any other field of a body (a stored request from
-# another tool, a server's own extension) goes through extra_body, so the server still gets the body as is.
-_CREATE_FIELDS = frozenset(inspect.signature(Completions.create).parameters) - {
-    "self",
-    "extra_headers",
-    "extra_query",
-    "extra_body",
-    "timeout",
-}
+def _named_fields(create) -> frozenset[str]:
+    """The body fields an SDK create() takes by name."""
+    return frozenset(inspect.signature(create).parameters) - {
+        "self",
+        "extra_headers",
+        "extra_query",
+        "extra_body",
+        "timeout",
+    }
 
 
-def _sdk_arguments(body: dict) -> dict:
-    arguments = {k: v for k, v in body.items() if k in _CREATE_FIELDS}
-    extra = {k: v for k, v in body.items() if k not in _CREATE_FIELDS}
+# Any other field of a body (a stored request from another tool, a server's own extension) goes through
+# extra_body, so the server still gets the body as it is.
+_CHAT_FIELDS = _named_fields(Completions.create)
+_RESPONSES_FIELDS = _named_fields(Responses.create)
+
+
+def _sdk_arguments(body: dict, named: frozenset[str]) -> dict:
+    arguments = {k: v for k, v in body.items() if k in named}
+    extra = {k: v for k, v in body.items() if k not in named}
     if extra:
         arguments["extra_body"] = extra
     return arguments
+
+
+class _ReplyState:
+    """What one attempt of a stream has seen so far (a failed-over attempt starts a new one)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[int, list[str]] = {}
+        self.reasoning: dict[int, list[str]] = {}
+        self.finish: dict[int, str | None] = {}
+        self.usage: Usage | None = None
+        self.first_token_at: float | None = None
+        self.response_id: str | None = None
+        self.model: str | None = None
+        self.fingerprint: str | None = None
+
+    def generated(self) -> str:
+        return "".join("".join(p) for p in (*self.reasoning.values(), *self.texts.values()))
+
+    def text(self, index: int, piece: str) -> TextDelta:
+        self._first_token()
+        self.texts.setdefault(index, []).append(piece)
+        return TextDelta(index, piece)
+
+    def thought(self, index: int, piece: str) -> ReasoningDelta:
+        self._first_token()
+        self.reasoning.setdefault(index, []).append(piece)
+        return ReasoningDelta(index, piece)
+
+    def _first_token(self) -> None:
+        if self.first_token_at is None:
+            self.first_token_at = time.perf_counter()
+
+
+def _chat_events(response, state: _ReplyState) -> Iterator[Event]:
+    """Chat Completions chunks → events."""
+    for chunk in response:
+        if state.response_id is None:
+            state.response_id, state.model = chunk.id, chunk.model
+            state.fingerprint = chunk.system_fingerprint
+        # Usage may come on any chunk (OpenAI: a last chunk with empty choices), so read it always.
+        if chunk.usage is not None:
+            state.usage = _usage(chunk.usage)
+            yield state.usage
+        # Never index choices[0]: the usage chunk has "choices": [] (FACTS).
+        for choice in chunk.choices:
+            index = choice.index
+            if index not in state.finish:
+                state.finish[index] = None
+                state.texts.setdefault(index, [])
+            delta = choice.delta
+            if delta is not None:
+                # reasoning_content (DeepSeek) is not in the typed model; pydantic keeps extras.
+                extra = delta.model_extra
+                if extra and (piece := extra.get("reasoning_content")):
+                    yield state.thought(index, piece)
+                if delta.content:
+                    yield state.text(index, delta.content)
+            if choice.finish_reason:
+                state.finish[index] = choice.finish_reason
+                yield Finish(index, choice.finish_reason)
+
+
+class ResponseFailed(Exception):
+    """The Responses API reported an error event or a failed response mid-stream."""
+
+
+# response.incomplete's reason → the finish reason Chat Completions would give.
+_INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def _responses_events(response, state: _ReplyState) -> Iterator[Event]:
+    """Responses API events → the same events as Chat Completions (one choice, index 0)."""
+    state.finish.setdefault(0, None)
+    state.texts.setdefault(0, [])
+    for event in response:
+        kind = getattr(event, "type", "")
+        if kind == "response.created":
+            state.response_id, state.model = event.response.id, event.response.model
+        elif kind == "response.output_text.delta" and event.delta:
+            yield state.text(0, event.delta)
+        elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta") and event.delta:
+            yield state.thought(0, event.delta)
+        elif kind in ("response.completed", "response.incomplete"):
+            done = event.response
+            if done.usage is not None:
+                state.usage = _responses_usage(done.usage)
+                yield state.usage
+            details = getattr(done, "incomplete_details", None)
+            reason = "stop" if kind == "response.completed" else "length"
+            if details is not None and getattr(details, "reason", None):
+                reason = _INCOMPLETE_REASONS.get(details.reason, details.reason)
+            state.finish[0] = reason
+            yield Finish(0, reason)
+        elif kind == "response.failed":
+            problem = getattr(event.response, "error", None)
+            raise ResponseFailed(getattr(problem, "message", None) or "The response failed.")
+        elif kind == "error":
+            raise ResponseFailed(getattr(event, "message", None) or "The server reported an error.")
 
 
 def _report_key_failure(pool: KeyPool, key: str, error: StreamError) -> str:
@@ -408,12 +475,26 @@ def _no_key_error(exc: NoUsableKey) -> StreamError:
     )
 
 
+def _detail(raw, group: str, name: str) -> int:
+    details = getattr(raw, group, None)
+    return (getattr(details, name, None) or 0) if details is not None else 0
+
+
 def _usage(raw) -> Usage:
-    """Our Usage from the SDK's CompletionUsage (cached tokens when the server reports them)."""
-    details = getattr(raw, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    """Our Usage from the SDK's CompletionUsage (cached and reasoning tokens when the server reports them)."""
     return Usage(
         prompt_tokens=raw.prompt_tokens or 0,
         completion_tokens=raw.completion_tokens or 0,
-        cached_tokens=cached or 0,
+        cached_tokens=_detail(raw, "prompt_tokens_details", "cached_tokens"),
+        reasoning_tokens=_detail(raw, "completion_tokens_details", "reasoning_tokens"),
+    )
+
+
+def _responses_usage(raw) -> Usage:
+    """Our Usage from the Responses API's (input/output tokens, with their details)."""
+    return Usage(
+        prompt_tokens=raw.input_tokens or 0,
+        completion_tokens=raw.output_tokens or 0,
+        cached_tokens=_detail(raw, "input_tokens_details", "cached_tokens"),
+        reasoning_tokens=_detail(raw, "output_tokens_details", "reasoning_tokens"),
     )

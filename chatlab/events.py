@@ -22,9 +22,10 @@ class ReasoningDelta:
 @dataclass(frozen=True)
 class Usage:
     prompt_tokens: int
-    completion_tokens: int
+    completion_tokens: int  # reasoning tokens included, as the APIs count them
     cached_tokens: int = 0
     estimated: bool = False  # True when the server sent no usage and we counted ourselves
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -39,14 +39,27 @@ class ParamError(ValueError):
 @dataclass(frozen=True)
 class Support:
     """How a model family treats a parameter: sent as is, refused (400), accepted without effect, or
-    accepted under another name."""
+    accepted under another name. `unless` names another parameter's value that lifts a refusal
+    (GPT-5.1 and later take sampling parameters only with reasoning_effort "none")."""
 
     status: str = ACCEPTED
     renamed_to: str | None = None
+    unless: tuple[str, Any] | None = None
 
 
 def renamed(to: str) -> Support:
     return Support(RENAMED, to)
+
+
+# Model families (chatlab.capabilities says which model ids belong to which).
+O_SERIES, GPT5, GPT5_1, OPENAI_CHAT, DEEPSEEK_REASONER = (
+    "o-series",
+    "gpt-5",
+    "gpt-5.1+",
+    "openai-chat",
+    "deepseek-reasoner",
+)
+REASONING_FAMILIES = (O_SERIES, GPT5, GPT5_1)
 
 
 def number_text(value: float | int) -> str:
@@ -100,6 +113,10 @@ class Param:
 
     def support(self, family: str) -> Support:
         return self.families.get(family, Support())
+
+    def wire_fields(self, value: Any) -> dict[str, Any]:
+        """The Chat Completions body fields this parameter's value is sent as (stop as a list)."""
+        return {self.name: list(value) if isinstance(value, tuple) else value}
 
     def range_text(self) -> str:
         return f"between {number_text(self.low)} and {number_text(self.high)}"
@@ -160,7 +177,17 @@ class Param:
         return str(value)
 
 
-_SAMPLING_REFUSED = {"reasoning": Support(REJECTED), "deepseek-reasoner": Support(IGNORED)}
+# Sampling parameters (FACTS): reasoning models answer 400; GPT-5.1+ only with reasoning_effort "none";
+# deepseek-reasoner accepts them without effect.
+_TOKEN_PRESETS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+
+_SAMPLING_REFUSED = {
+    O_SERIES: Support(REJECTED),
+    GPT5: Support(REJECTED),
+    GPT5_1: Support(REJECTED, unless=("reasoning_effort", "none")),
+    DEEPSEEK_REASONER: Support(IGNORED),
+}
+_REASONING_ONLY = {OPENAI_CHAT: Support(REJECTED)}  # OpenAI's non-reasoning chat models refuse these
 
 PARAMS: dict[str, Param] = {
     p.name: p
@@ -232,10 +259,52 @@ PARAMS: dict[str, Param] = {
             low=1,
             high=1_000_000,
             step=1,
-            presets=(16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768),
+            presets=_TOKEN_PRESETS,
             sweep_values="32, 128, 512",
-            families={"reasoning": renamed("max_completion_tokens")},
+            families={family: renamed("max_completion_tokens") for family in REASONING_FAMILIES},
             responses="max_output_tokens",
+        ),
+        Param(
+            "max_completion_tokens",
+            INT,
+            "Max completion tokens",
+            "Upper bound on everything the model generates, reasoning tokens included (the newer name "
+            "of max_tokens; reasoning models take only this one).",
+            default=4096,
+            widget=SELECT_SLIDER,
+            low=1,
+            high=1_000_000,
+            step=1,
+            presets=_TOKEN_PRESETS,
+            short="Max completion",
+            sweep_values="256, 1024, 4096",
+            responses="max_output_tokens",
+        ),
+        Param(
+            "reasoning_effort",
+            CHOICE,
+            "Reasoning effort",
+            "How much a reasoning model thinks before answering. Support differs per model: some take "
+            "none or minimal, some xhigh or max.",
+            default="medium",
+            widget=SELECT,
+            choices=("none", "minimal", "low", "medium", "high", "xhigh", "max"),
+            short="Effort",
+            sweep_values="low, medium, high",
+            families={**_REASONING_ONLY, DEEPSEEK_REASONER: Support(IGNORED)},
+            responses="reasoning.effort",
+        ),
+        Param(
+            "verbosity",
+            CHOICE,
+            "Verbosity",
+            "How long and detailed the answer is (GPT-5 family): low, medium or high.",
+            default="medium",
+            widget=SELECT,
+            choices=("low", "medium", "high"),
+            sweep_values="low, medium, high",
+            families={**_REASONING_ONLY, O_SERIES: Support(REJECTED)},
+            responses="text.verbosity",
         ),
         Param(
             "n",
@@ -271,7 +340,7 @@ PARAMS: dict[str, Param] = {
             default=(),
             widget=STOPS_TEXT,
             override=False,
-            families={"reasoning": Support(REJECTED)},
+            families={family: Support(REJECTED) for family in REASONING_FAMILIES},
         ),
         Param(
             "user",

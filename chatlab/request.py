@@ -3,6 +3,11 @@
 The client sends this body unchanged, the store records it with the reply, the request preview shows it,
 View code prints it and Replay sends it again. Every change the builder makes to what the user set (a
 parameter left out, renamed, or sent although it has no effect) comes back as a note in plain words.
+
+Two protocols: Chat Completions (POST /v1/chat/completions, `messages`) and the Responses API (POST
+/v1/responses, `input`), which OpenAI now recommends and some models are served only by. The same
+parameter table maps onto both; a parameter the Responses API lacks (n, seed, stop, penalties) is left
+out with a note.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chatlab.capabilities import Capabilities, capabilities_for
-from chatlab.params import IGNORED, PARAMS, REJECTED, RENAMED, GenerationParams
+from chatlab.params import IGNORED, PARAMS, REJECTED, RENAMED, GenerationParams, Support
 
-CHAT = "chat"  # POST /v1/chat/completions
+CHAT, RESPONSES = "chat", "responses"
+PROTOCOLS = {CHAT: "Chat Completions (/v1/chat/completions)", RESPONSES: "Responses (/v1/responses)"}
 
-# Every streamed request asks for usage: OpenAI then sends it on a last chunk (FACTS); servers that
-# ignore the option (llama.cpp) send none, and the client estimates instead.
+# Every streamed Chat Completions request asks for usage: OpenAI then sends it on a last chunk (FACTS);
+# servers that ignore the option (llama.cpp) send none, and the client estimates instead.
 STREAM_OPTIONS = {"include_usage": True}
 
 
@@ -29,16 +35,21 @@ class Request:
     notes: tuple[str, ...] = ()
 
     @property
+    def protocol(self) -> str:
+        return RESPONSES if "input" in self.body and "messages" not in self.body else CHAT
+
+    @property
     def model(self) -> str:
         return self.body["model"]
 
     @property
     def messages(self) -> list[dict]:
-        return self.body["messages"]
+        """The conversation sent, as role/content messages (the Responses API calls it `input`)."""
+        return self.body["input" if self.protocol == RESPONSES else "messages"]
 
     @property
-    def protocol(self) -> str:
-        return CHAT
+    def path(self) -> str:
+        return "/responses" if self.protocol == RESPONSES else "/chat/completions"
 
     def to_json(self, indent: int | None = 2) -> str:
         """The body as JSON text, non-ASCII kept readable (lone surrogates escaped, so it always encodes)."""
@@ -54,7 +65,7 @@ class Request:
         """A stored body, to send again exactly as it was (Replay); ValueError if it is not a request."""
         if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
             raise ValueError("The stored request has no model.")
-        if not isinstance(body.get("messages"), list):
+        if not isinstance(body.get("messages", body.get("input")), list):
             raise ValueError("The stored request has no messages.")
         if body.get("stream") is not True:
             raise ValueError("Chat Lab replays streamed requests only; use View code to send this one.")
@@ -67,33 +78,66 @@ def build_request(
     params: GenerationParams,
     *,
     capabilities: Capabilities | None = None,
+    protocol: str = CHAT,
     stream: bool = True,
 ) -> Request:
-    """The Chat Completions body for these settings, following what the model accepts."""
+    """The body for these settings in `protocol`, following what the model accepts."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}")
     caps = capabilities or capabilities_for(model)
-    body: dict = {"model": model, "messages": [dict(m) for m in messages]}
+    conversation = [dict(m) for m in messages]
+    body: dict = {"model": model, ("input" if protocol == RESPONSES else "messages"): conversation}
     notes: list[str] = []
     why = f" ({caps.why})" if caps.why else ""
-    for name, value in params.as_dict().items():
+    chosen = params.as_dict()
+    for name, value in chosen.items():
         support = caps.support(name)
+        if support.unless is not None and chosen.get(support.unless[0]) == support.unless[1]:
+            support = Support()  # e.g. GPT-5.1 takes temperature with reasoning_effort "none"
         if support.status == REJECTED:
-            notes.append(f"{name} not sent: {model} does not accept it{why}.")
+            lifted = f" unless {support.unless[0]} is {support.unless[1]!r}" if support.unless else ""
+            notes.append(f"{name} not sent: {model} does not accept it{lifted}{why}.")
             continue
+        wire = name
         if support.status == RENAMED:
-            body[support.renamed_to] = value
-            notes.append(f"{name} sent as {support.renamed_to}{why}.")
-            continue
-        if support.status == IGNORED:
+            if support.renamed_to in chosen:
+                notes.append(
+                    f"{name} not sent: {support.renamed_to} is set too, and is the one {model} takes."
+                )
+                continue
+            wire = support.renamed_to
+            notes.append(f"{name} sent as {wire}{why}.")
+        elif support.status == IGNORED:
             notes.append(f"{name} is sent, but {model} ignores it{why}.")
-        body[name] = value
+        if protocol == RESPONSES:
+            _put_responses(body, name, value, notes)
+        else:
+            body.update(PARAMS[wire].wire_fields(value) if wire in PARAMS else {wire: value})
     if stream:
         body["stream"] = True
-        body["stream_options"] = dict(STREAM_OPTIONS)
+        if protocol == CHAT:
+            body["stream_options"] = dict(STREAM_OPTIONS)
     return Request(body=body, notes=tuple(notes))
 
 
+def _put_responses(body: dict, name: str, value, notes: list[str]) -> None:
+    """Place a parameter where the Responses API wants it ("reasoning.effort" is nested), or say it has none."""
+    path = PARAMS[name].responses
+    if path is None:
+        notes.append(f"{name} not sent: the Responses API has no such parameter.")
+        return
+    *parents, leaf = path.split(".")
+    target = body
+    for key in parents:
+        target = target.setdefault(key, {})
+    if leaf in target:
+        notes.append(f"{name} not sent: {path} is already set by another parameter.")
+        return
+    target[leaf] = value
+
+
 def params_of(body: dict) -> GenerationParams:
-    """The generation parameters a stored body carries, by their table names (renamed ones mapped back)."""
+    """The generation parameters a stored Chat Completions body carries, by their table names."""
     values = {}
     renames = {
         support.renamed_to: name
@@ -102,7 +146,7 @@ def params_of(body: dict) -> GenerationParams:
         if support.status == RENAMED and support.renamed_to
     }
     for key, value in body.items():
-        name = renames.get(key, key)
-        if name in PARAMS:
+        name = key if key in PARAMS else renames.get(key)
+        if name in PARAMS and name not in values:
             values[name] = value
     return GenerationParams.from_dict(values)

@@ -240,6 +240,7 @@ def _usage_fields(usage: Usage | None, model: str) -> dict:
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         cached_tokens=usage.cached_tokens,
+        reasoning_tokens=usage.reasoning_tokens or None,
         usage_estimated=usage.estimated,
         cost_usd=usage_cost(model, usage),
     )

@@ -23,6 +23,8 @@ class TurnUsage:
     cost_usd: float | None
     finish_reason: str
     status: str
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class UsageTotals:
     cost_usd: float | None  # None when no turn had a known price
     cost_complete: bool  # False when some turn's model has no price, so the sum is a lower bound
     estimated: bool
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
 
 
 def turn_usage(replies: Sequence[ReplyMetrics | Message]) -> list[TurnUsage]:
@@ -58,6 +62,8 @@ def turn_usage(replies: Sequence[ReplyMetrics | Message]) -> list[TurnUsage]:
                 cost_usd=first.cost_usd,
                 finish_reason=", ".join(reasons),
                 status=first.status,
+                cached_tokens=first.cached_tokens,
+                reasoning_tokens=first.reasoning_tokens,
             )
         )
     return rows
@@ -72,6 +78,8 @@ def totals(rows: Sequence[TurnUsage]) -> UsageTotals:
         cost_usd=sum(costs) if costs else None,
         cost_complete=len(costs) == len([r for r in rows if r.prompt_tokens is not None]),
         estimated=any(r.estimated for r in rows),
+        reasoning_tokens=sum(r.reasoning_tokens or 0 for r in rows),
+        cached_tokens=sum(r.cached_tokens or 0 for r in rows),
     )
 
 
@@ -86,7 +94,11 @@ def describe_reply(m: Message) -> str:
         parts.append("not billed (the request failed before any token)")
     if m.prompt_tokens is not None:
         est = " (estimated)" if m.usage_estimated else ""
-        parts.append(f"{m.prompt_tokens} → {m.completion_tokens} tokens{est}")
+        parts.append(f"{m.prompt_tokens:,} → {m.completion_tokens or 0:,} tokens{est}")
+        if m.reasoning_tokens:
+            parts.append(f"{m.reasoning_tokens:,} of them reasoning")
+        if m.cached_tokens:
+            parts.append(f"{m.cached_tokens:,} prompt tokens cached")
     if m.cost_usd is not None:
         parts.append(format_usd(m.cost_usd))
     if m.ttft_s is not None:

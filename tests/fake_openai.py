@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests import fake_models
+
 DEFAULT_TEXT = "Hello from the fake server."
 DEFAULT_MODELS = ("gpt-4o-mini", "fake-model")
 
@@ -60,6 +62,9 @@ class Reply:
     chunked: bool = False  # stream with Transfer-Encoding: chunked; a cut then breaks the framing
     id: str = "chatcmpl-fake"
     system_fingerprint: str = "fp_fake"
+    # Answer this many words drawn at random — from a generator seeded by the request's `seed` when the
+    # model honours it — instead of `text` (see tests/fake_models.py).
+    random_words: int = 0
     # Streaming: send the headers and the role chunk, then wait until the test sets this event — a reply
     # that is certainly in flight, without timing anything.
     hold: threading.Event | None = None
@@ -146,15 +151,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_error_body(self, status: int, message: str | None, extra_headers: dict[str, str] | None = None):
+    def _send_error_body(
+        self,
+        status: int,
+        message: str | None,
+        extra_headers: dict[str, str] | None = None,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+    ):
         default = ("server_error", None, f"The fake server had an error ({status}).")
-        err_type, code, default_message = _STATUS_ERRORS.get(status, default)
+        err_type, default_code, default_message = _STATUS_ERRORS.get(status, default)
         body = {
             "error": {
                 "message": message or default_message,
                 "type": err_type,
-                "param": None,
-                "code": code,
+                "param": param,
+                "code": code or default_code,
             }
         }
         self._send_json(status, body, extra_headers)
@@ -207,10 +220,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _post(self):
         record = self._record()
         path = self.path.split("?", 1)[0].rstrip("/")
-        if path != "/v1/chat/completions":
+        if path not in (fake_models.CHAT, fake_models.RESPONSES):
             self._send_error_body(404, f"Unknown path {self.path}")
             return
         body = record.body if isinstance(record.body, dict) else {}
+        kind = self.server.fake.kinds.get(body.get("model"), fake_models.CHAT_MODEL)
+        if refused := fake_models.refusal(kind, path, body):
+            self._send_error_body(refused.status, refused.message, param=refused.param, code=refused.code)
+            return
         if self.server.fake.strict_alternation and not _alternates(body.get("messages") or []):
             # What vLLM answers for a model whose chat template requires alternation (Llama-2, Mistral,
             # Gemma): the template raises, the server says 400. The request is not answered otherwise.
@@ -221,45 +238,62 @@ class _Handler(BaseHTTPRequestHandler):
             self._sleep(reply.first_delay_s)
             self._send_error_body(reply.status, reply.error_message, reply.headers)
             return
-        if body.get("stream"):
-            self._stream(reply, body)
+        self._kind = kind
+        body = fake_models.honoured(kind, body)  # what the model ignores is as good as absent
+        if path == fake_models.RESPONSES:
+            self._stream(reply, body, self._responses_events)
+        elif body.get("stream"):
+            self._stream(reply, body, self._stream_events)
         else:
             self._complete(reply, body)
 
     # ---- replies --------------------------------------------------------------------------------
 
     @staticmethod
-    def _choice_texts(reply: Reply, n: int) -> list[str]:
-        return [reply.text if i == 0 else f"{reply.text} [choice {i}]" for i in range(n)]
+    def _choice_texts(reply: Reply, n: int, body: dict | None = None) -> list[str]:
+        return fake_models.shaped_texts(reply.text, reply.random_words, body or {}, n)
 
-    @staticmethod
-    def _usage(reply: Reply, body: dict, completion_chunks: int) -> dict:
+    def _usage(self, reply: Reply, body: dict, completion_chunks: int) -> dict:
         if reply.usage_values is not None:
             prompt, completion = reply.usage_values
         else:
             prompt, completion = _prompt_words(body), completion_chunks
+        reasoning = self._kind.reasoning_tokens
         return {
             "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
+            "completion_tokens": completion + reasoning,
+            "total_tokens": prompt + completion + reasoning,
             "prompt_tokens_details": {"cached_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": reasoning},
         }
+
+    def _plans(self, reply: Reply, body: dict, n: int) -> tuple[list[list[tuple[str, str]]], list[str]]:
+        """Per choice: the deltas to send (reasoning first, DeepSeek style, then content) and the finish
+        reason; a token cap (max_tokens …) cuts the content, one chunk per token, and finishes "length"."""
+        cap = fake_models.token_cap(body)
+        plans, finishes = [], []
+        for text in self._choice_texts(reply, n, body):
+            pieces = _split(text, reply.chunk_chars)
+            finish = reply.finish_reason
+            if cap is not None and len(pieces) > cap:
+                pieces, finish = pieces[:cap], "length"
+            steps = [("reasoning_content", p) for p in _split(reply.reasoning, reply.chunk_chars)]
+            plans.append(steps + [("content", p) for p in pieces])
+            finishes.append(finish)
+        return plans, finishes
 
     def _complete(self, reply: Reply, body: dict) -> None:
         self._sleep(reply.first_delay_s)
         n = int(body.get("n") or 1)
-        texts = self._choice_texts(reply, n)
+        plans, finishes = self._plans(reply, body, n)
         choices = []
-        for i, text in enumerate(texts):
+        for i, steps in enumerate(plans):
+            text = "".join(piece for key, piece in steps if key == "content")
             message: dict = {"role": "assistant", "content": text, "refusal": None}
             if reply.reasoning:
                 message["reasoning_content"] = reply.reasoning
-            choices.append(
-                {"index": i, "message": message, "finish_reason": reply.finish_reason, "logprobs": None}
-            )
-        chunks = sum(
-            len(_split(t, reply.chunk_chars)) + len(_split(reply.reasoning, reply.chunk_chars)) for t in texts
-        )
+            choices.append({"index": i, "message": message, "finish_reason": finishes[i], "logprobs": None})
+        chunks = sum(len(steps) for steps in plans)
         payload = {
             "id": reply.id,
             "object": "chat.completion",
@@ -272,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
             payload["usage"] = self._usage(reply, body, chunks)
         self._send_json(200, payload, reply.headers)
 
-    def _stream(self, reply: Reply, body: dict) -> None:
+    def _stream(self, reply: Reply, body: dict, events) -> None:
         # By default no Content-Length and no chunked encoding: the body ends when the connection closes,
         # so a cut (cut_after) ends the stream cleanly, as FACTS describes (no exception in the SDK).
         # With reply.chunked a cut leaves the chunked framing unfinished, which the SDK reports as an
@@ -289,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         self._cut = False
-        self._stream_events(reply, body)
+        events(reply, body)
         if reply.chunked and not self._cut:
             self.wfile.write(b"0\r\n\r\n")  # the last-chunk marker; a cut leaves it out
 
@@ -331,11 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
                     raise _Stopped
 
         # Deltas: reasoning first (DeepSeek style), then content; one chunk per choice per step.
-        plans = []
-        for text in self._choice_texts(reply, n):
-            steps = [("reasoning_content", p) for p in _split(reply.reasoning, reply.chunk_chars)]
-            steps += [("content", p) for p in _split(text, reply.chunk_chars)]
-            plans.append(steps)
+        plans, finishes = self._plans(reply, body, n)
         sent = 0
         for step in range(max((len(p) for p in plans), default=0)):
             for i, steps in enumerate(plans):
@@ -362,11 +392,71 @@ class _Handler(BaseHTTPRequestHandler):
             self._cut = True
             return
         for i in range(n):
-            send([{"index": i, "delta": {}, "finish_reason": reply.finish_reason}])
+            send([{"index": i, "delta": {}, "finish_reason": finishes[i]}])
         if reply.usage and include_usage:
             # As OpenAI does: the usage chunk comes last with an empty choices list.
             send([], usage=self._usage(reply, body, sent))
         write(b"data: [DONE]\n\n")
+
+    def _responses_events(self, reply: Reply, body: dict) -> None:
+        """The Responses API's typed event stream: created, text deltas, then completed (or incomplete)."""
+        number = 0
+
+        def send(kind: str, **payload) -> None:
+            nonlocal number
+            event = {"type": kind, "sequence_number": number, **payload}
+            number += 1
+            self.wfile.write(f"event: {kind}\ndata: {json.dumps(event)}\n\n".encode())
+
+        response = {
+            "id": "resp_fake",
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": body.get("model") or "fake-model",
+            "status": "in_progress",
+            "output": [],
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+        }
+        self._sleep(reply.first_delay_s)
+        send("response.created", response=response)
+        if reply.hold is not None:
+            self.wfile.flush()
+            while not reply.hold.wait(0.05):
+                if self.server.fake._stopping.is_set():
+                    raise _Stopped
+        plans, finishes = self._plans(reply, body, 1)
+        sent = 0
+        for key, piece in plans[0]:
+            if reply.cut_after is not None and sent >= reply.cut_after:
+                self._cut = True
+                return
+            if sent and reply.delay_s:
+                self._sleep(reply.delay_s)
+            kind = (
+                "response.reasoning_summary_text.delta"
+                if key == "reasoning_content"
+                else "response.output_text.delta"
+            )
+            send(kind, item_id="msg_fake", output_index=0, content_index=0, delta=piece, logprobs=[])
+            sent += 1
+        usage = self._usage(reply, body, sent)
+        done = {
+            **response,
+            "status": "completed" if finishes[0] == "stop" else "incomplete",
+            "incomplete_details": None if finishes[0] == "stop" else {"reason": "max_output_tokens"},
+            "usage": {
+                "input_tokens": usage["prompt_tokens"],
+                "output_tokens": usage["completion_tokens"],
+                "total_tokens": usage["total_tokens"],
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens_details": usage["completion_tokens_details"],
+            }
+            if reply.usage
+            else None,
+        }
+        send("response.completed" if finishes[0] == "stop" else "response.incomplete", response=done)
 
 
 class _Server(ThreadingHTTPServer):
@@ -380,8 +470,16 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAI:
     """An OpenAI-compatible server on 127.0.0.1 at a free port, serving from a daemon thread."""
 
-    def __init__(self, models: Iterable[str] = DEFAULT_MODELS, default: Reply | None = None, port: int = 0):
+    def __init__(
+        self,
+        models: Iterable[str] = DEFAULT_MODELS,
+        default: Reply | None = None,
+        port: int = 0,
+        kinds: dict[str, fake_models.ModelKind] | None = None,
+    ):
         self.models: list[str] = list(models)
+        # How each model behaves (tests/fake_models.py); a model not listed is a plain chat model.
+        self.kinds: dict[str, fake_models.ModelKind] = dict(kinds or {})
         self.models_status = 200  # set to e.g. 401 to make GET /v1/models fail
         # Like vLLM serving a model whose chat template requires alternation: anything else gets a 400.
         self.strict_alternation = False
@@ -460,12 +558,19 @@ class FakeOpenAI:
         with self._lock:
             self.requests.append(record)
 
+    @classmethod
+    def openai_like(cls, **kwargs) -> FakeOpenAI:
+        """A fake that lists OpenAI's catalogue, most of it not chat models, with their behaviours."""
+        return cls(models=sorted(fake_models.OPENAI_CATALOGUE), kinds=fake_models.OPENAI_CATALOGUE, **kwargs)
+
     @property
     def chat_requests(self) -> list[RecordedRequest]:
-        """The recorded POST /v1/chat/completions requests, oldest first."""
+        """The recorded POST /v1/chat/completions and /v1/responses requests, oldest first."""
         with self._lock:
             return [
-                r for r in self.requests if r.method == "POST" and r.path.startswith("/v1/chat/completions")
+                r
+                for r in self.requests
+                if r.method == "POST" and r.path.startswith(("/v1/chat/completions", "/v1/responses"))
             ]
 
     @property

@@ -60,7 +60,7 @@ def closed_port() -> int:
 
 def test_stream_reassembles_text_and_reports_server_usage(fake_openai, fake_endpoint):
     fake_openai.script(Reply(text=LONG_TEXT, usage_values=(21, 13)))
-    events = run(ChatClient(fake_endpoint), params=GenerationParams(temperature=0.3, max_tokens=50))
+    events = run(ChatClient(fake_endpoint), params=GenerationParams(temperature=0.3, max_tokens=100))
 
     assert text_of(events) == LONG_TEXT
     done = done_of(events)
@@ -78,7 +78,7 @@ def test_stream_reassembles_text_and_reports_server_usage(fake_openai, fake_endp
 
     body = fake_openai.last_body
     assert body["temperature"] == 0.3
-    assert body["max_tokens"] == 50
+    assert body["max_tokens"] == 100
     assert "top_p" not in body and "presence_penalty" not in body and "seed" not in body
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}

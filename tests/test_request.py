@@ -66,7 +66,9 @@ def test_a_probe_finding_overrides_the_family_table():
 def test_a_stored_body_is_sent_again_unchanged_and_its_parameters_read_back():
     body = build_request("o3", MESSAGES, GenerationParams(max_tokens=20, seed=4)).body
     assert Request.from_body(body).body == body
-    assert params_of(body) == GenerationParams(max_tokens=20, seed=4)
+    # Read back by the name it was sent under: sent again, it is the same body.
+    assert params_of(body) == GenerationParams(max_completion_tokens=20, seed=4)
+    assert build_request("o3", MESSAGES, params_of(body)).body == body
     with pytest.raises(ValueError, match="no messages"):
         Request.from_body({"model": "x"})
 
@@ -76,3 +78,57 @@ def test_the_json_text_keeps_unicode_readable_and_survives_lone_surrogates():
     text = request.to_json()
     assert "\\ud800" in text and text.encode("utf-8")
     assert "你好" in build_request("m", [{"role": "user", "content": "你好"}], GenerationParams()).to_json()
+
+
+def test_gpt_5_1_takes_sampling_parameters_only_with_reasoning_effort_none():
+    params = GenerationParams(temperature=0.4, reasoning_effort="low")
+    request = build_request("gpt-5.1", MESSAGES, params)
+    assert "temperature" not in request.body and request.body["reasoning_effort"] == "low"
+    assert "unless reasoning_effort is 'none'" in request.notes[0]
+    lifted = build_request("gpt-5.1", MESSAGES, params.replace(reasoning_effort="none")).body
+    assert (lifted["temperature"], lifted["reasoning_effort"]) == (0.4, "none")
+
+
+def test_reasoning_controls_go_only_where_they_exist():
+    params = GenerationParams(reasoning_effort="high", verbosity="low", max_completion_tokens=300)
+    chat = build_request("gpt-4o-mini", MESSAGES, params)
+    assert "reasoning_effort" not in chat.body and "verbosity" not in chat.body
+    assert chat.body["max_completion_tokens"] == 300 and len(chat.notes) == 2
+    gpt5 = build_request("gpt-5-mini", MESSAGES, params).body
+    assert (gpt5["reasoning_effort"], gpt5["verbosity"], gpt5["max_completion_tokens"]) == (
+        "high",
+        "low",
+        300,
+    )
+    o4 = build_request("o4-mini", MESSAGES, params).body
+    assert "verbosity" not in o4 and o4["reasoning_effort"] == "high"
+
+
+def test_max_tokens_and_max_completion_tokens_together_send_the_one_the_model_takes():
+    request = build_request("o3", MESSAGES, GenerationParams(max_tokens=50, max_completion_tokens=500))
+    assert request.body["max_completion_tokens"] == 500 and "max_tokens" not in request.body
+    assert "max_tokens not sent: max_completion_tokens is set too" in request.notes[0]
+
+
+def test_the_responses_api_gets_the_same_parameters_where_it_has_them():
+    from chatlab.request import RESPONSES
+
+    params = GenerationParams(
+        temperature=0.3, max_tokens=64, reasoning_effort="low", verbosity="high", seed=1, stop=("x",), n=2
+    )
+    request = build_request("gpt-4.1-mini", MESSAGES, params, protocol=RESPONSES)
+    assert request.protocol == RESPONSES and request.path == "/responses"
+    assert request.body == {
+        "model": "gpt-4.1-mini",
+        "input": MESSAGES,
+        "temperature": 0.3,
+        "max_output_tokens": 64,
+        "stream": True,
+    }  # gpt-4.1 has no reasoning controls; the Responses API has no n, seed or stop
+    notes = " | ".join(request.notes)
+    for name in ("n", "seed", "stop"):
+        assert f"{name} not sent: the Responses API has no such parameter" in notes
+    reasoning = build_request("gpt-5", MESSAGES, params, protocol=RESPONSES).body
+    assert reasoning["reasoning"] == {"effort": "low"} and reasoning["text"] == {"verbosity": "high"}
+    assert reasoning["max_output_tokens"] == 64 and "temperature" not in reasoning
+    assert Request.from_body(reasoning).messages == MESSAGES

@@ -193,6 +193,13 @@ def m004_message_totals_index(db: Connection) -> None:
         )
 
 
+@migration
+def m005_reasoning_tokens(db: Connection) -> None:
+    # Reasoning models bill the tokens they think with as completion tokens; the usage line and tables
+    # show how many of them were reasoning (usage.completion_tokens_details.reasoning_tokens).
+    _run(db, ["ALTER TABLE messages ADD COLUMN reasoning_tokens INTEGER"])
+
+
 def applied_migrations(engine: Engine) -> list[str]:
     """Names recorded in `_migrations`, in the order they were applied."""
     with engine.connect() as db:

@@ -74,6 +74,7 @@ class Message:
     completion_tokens: int | None = None
     cached_tokens: int | None = None
     usage_estimated: bool = False
+    reasoning_tokens: int | None = None  # part of completion_tokens (reasoning models)
     ttft_s: float | None = None
     duration_s: float | None = None
     tokens_per_s: float | None = None
@@ -102,6 +103,8 @@ class ReplyMetrics:
     cost_usd: float | None
     finish_reason: str | None
     status: str
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 @dataclass(frozen=True)

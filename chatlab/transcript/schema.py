@@ -46,6 +46,7 @@ DTYPES: dict[str, str] = {
     "prompt_tokens": _INT,
     "completion_tokens": _INT,
     "cached_tokens": _INT,
+    "reasoning_tokens": _INT,
     "total_tokens": _INT,
     "usage_estimated": _BOOL,
     "ttft_s": _FLOAT,

@@ -26,9 +26,14 @@ class Capabilities:
     why: str = ""
     source: str = "the model-family table"
     overrides: Mapping[str, Support] = field(default_factory=dict)  # what a probe found, per parameter
+    reasons: Mapping[str, str] = field(default_factory=dict)  # why, per overridden parameter
 
     def support(self, name: str) -> Support:
         return self.overrides.get(name) or PARAMS[name].support(self.family)
+
+    def reason(self, name: str) -> str:
+        """Why a parameter is treated as it is: the probe's finding, else the family's reason."""
+        return self.reasons.get(name) or (self.why if name not in self.overrides else "")
 
 
 _REASONING_WHY = (

@@ -21,7 +21,10 @@ from chatlab.client import ChatClient
 from chatlab.context import MAX_CHOICES
 from chatlab.endpoint import Endpoint
 from chatlab.events import KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta
+from chatlab.models import default_model
 from chatlab.params import FLOAT, INT, PARAMS, ROLE_PARAMS, STOPS, GenerationParams, Param, ParamError
+from chatlab.prices import format_usd
+from chatlab.probe import endpoint_key, estimate, run_probe, stored_capabilities
 from chatlab.profiles import (
     OFFLINE_NAME,
     PRESETS,
@@ -31,6 +34,7 @@ from chatlab.profiles import (
     from_preset,
     load_secrets,
 )
+from chatlab.request import CHAT, PROTOCOLS
 from chatlab.roles import Role, RolesError, find_role, load_roles_or_default, roles_path
 from chatlab.roles.custom import CustomRoles, all_roles
 from chatlab.store import COMPLETE, ERROR, STOPPED, Message, Store
@@ -38,7 +42,6 @@ from chatlab.turn import TurnSettings, send_turn
 from chatlab.usage import describe_reply
 
 DEFAULT_DEPTH = 10  # as the app's sidebar
-FALLBACK_MODEL = "gpt-4o-mini"
 OFFLINE_START_TIMEOUT_S = 180.0
 PROMPT = "you> "
 
@@ -145,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
         ".streamlit/secrets.toml > environment (OPENAI_API_KEY, OPENAI_BASE_URL) > the local offline model. "
         "Type /help in the chat for its commands.",
     )
+    probe = commands.add_parser(
+        "probe",
+        help="find which parameters a model accepts, rejects, ignores or renames",
+        description="Send a handful of tiny requests and classify every parameter as accepted, rejected, "
+        "ignored or renamed. The findings are stored, and the app and the chat follow them.",
+    )
+    probe.add_argument("--model", help="model id (default: as the chat chooses)")
+    probe.add_argument("--yes", action="store_true", help="do not ask before sending the requests")
     chat.add_argument("--role", help="role from roles.yaml (default: the first one); /role lists them")
     chat.add_argument("--model", help="model id (default: the profile's default_model, else one it lists)")
     for param in (PARAMS[name] for name in ROLE_PARAMS):  # every parameter a role may preset
@@ -155,10 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_DEPTH,
         help=f"past messages sent with each request: a number or 'all' (default {DEFAULT_DEPTH})",
     )
-    chat.add_argument(
-        "--profile",
-        help="endpoint profile from secrets.toml, 'environment', a preset such as 'DeepSeek', or 'offline'",
-    )
+    for command in (chat, probe):
+        command.add_argument(
+            "--profile",
+            help="endpoint profile from secrets.toml, 'environment', a preset such as 'DeepSeek', or 'offline'",
+        )
+        command.add_argument(
+            "--api",
+            choices=sorted(PROTOCOLS),
+            default=CHAT,
+            help="chat: /v1/chat/completions (default); responses: /v1/responses (some models are served only there)",
+        )
     return parser
 
 
@@ -212,16 +230,17 @@ def _start_offline(term: Terminal, explicit: bool) -> Endpoint:
     return server.endpoint()
 
 
-def pick_model(requested: str | None, endpoint: Endpoint, client: ChatClient) -> str:
-    """--model, else the profile's default, else the usual default if listed, else the first listed."""
+def pick_model(
+    requested: str | None, endpoint: Endpoint, client: ChatClient, store: Store | None = None
+) -> str:
+    """--model, else as the app's picker chooses (chatlab.models.default_model)."""
     if requested and requested.strip():
         return requested.strip()
-    if endpoint.default_model:
-        return endpoint.default_model
-    models = client.list_models()
-    if not models or FALLBACK_MODEL in models:
-        return FALLBACK_MODEL
-    return models[0]
+    last_used = store.last_model(endpoint.name) if store is not None else None
+    model, _ = default_model(
+        client.list_models(), profile_default=endpoint.default_model, last_used=last_used
+    )
+    return model
 
 
 def describe_endpoint(endpoint: Endpoint) -> str:
@@ -267,12 +286,14 @@ class ChatSession:
     overrides: dict = field(default_factory=dict)  # parameters given on the command line beat the role's
     term: Terminal = field(default_factory=lambda: Terminal(sys.stdout, False))
     conversation_id: str | None = None  # created with the first message, so an idle session stores nothing
+    protocol: str = CHAT
 
     @property
     def params(self) -> GenerationParams:
         return GenerationParams.from_dict({**self.role.default_params(), **self.overrides})
 
     def settings(self) -> TurnSettings:
+        key = endpoint_key(self.endpoint)
         return TurnSettings(
             model=self.model,
             params=self.params,
@@ -281,6 +302,9 @@ class ChatSession:
             system_prompt=self.role.system,
             few_shot=tuple(self.role.few_shot_messages()),
             endpoint_name=self.endpoint.name,
+            capabilities=stored_capabilities(self.store, key, self.model, self.protocol),
+            protocol=self.protocol,
+            findings_key=key,
         )
 
     # -- header and commands
@@ -464,7 +488,8 @@ def run_chat(args: argparse.Namespace, term: Terminal, read: Callable[[str], str
         endpoint=endpoint,
         roles=roles,
         role=role,
-        model=pick_model(args.model, endpoint, client),
+        model=pick_model(args.model, endpoint, client, store),
+        protocol=args.api,
         depth=args.depth,
         overrides=overrides,
         term=term,
@@ -473,6 +498,50 @@ def run_chat(args: argparse.Namespace, term: Terminal, read: Callable[[str], str
         chat_loop(session, term, read)
     finally:
         client.close()
+    return 0
+
+
+def run_probe_command(args: argparse.Namespace, term: Terminal, read: Callable[[str], str] = input) -> int:
+    """`python -m chatlab probe`: the cost first, then the findings as a table; they are stored."""
+    try:
+        store = Store()
+    except Exception as exc:
+        raise CliError(f"Cannot open the history database: {exc}") from None
+    endpoint = resolve_endpoint(args.profile, term)
+    client = ChatClient(endpoint)
+    model = pick_model(args.model, endpoint, client, store)
+    requests, tokens, cost = estimate(model, args.api)
+    price = "no known price" if cost is None else format_usd(cost)
+    term.line(f"Probing {model} at {describe_endpoint(endpoint)} ({PROTOCOLS[args.api]}).")
+    term.line(f"About {requests} tiny requests, ~{tokens:,} tokens in all ({price}).")
+    if (
+        not args.yes
+        and sys.stdin.isatty()
+        and (_read_line("Go ahead? [Y/n] ", read) or "y").strip().lower().startswith("n")
+    ):
+        term.line("Nothing was sent.")
+        return 0
+    try:
+        report = run_probe(
+            client,
+            model,
+            protocol=args.api,
+            on_step=lambda i, n, what: term.line(term.dim(f"  {i}/{n} {what}")),
+        )
+    finally:
+        client.close()
+    if report.failure:
+        term.line(term.red(report.failure))
+        return 1
+    store.save_probe(endpoint_key(endpoint), model, args.api, report.probed_at, report.to_record())
+    width = max(len(name) for name in report.findings)
+    for name, finding in report.findings.items():
+        status = finding.status + (f" → {finding.renamed_to}" if finding.renamed_to else "")
+        term.line(f"  {name.ljust(width)}  {status.ljust(10)}  {term.dim(finding.detail)}")
+    spent = "no known price" if report.cost_usd is None else format_usd(report.cost_usd)
+    term.line(
+        f"{report.requests} requests, {report.prompt_tokens + report.completion_tokens:,} tokens ({spent}). Stored: the app and the chat now follow these findings."
+    )
     return 0
 
 
@@ -509,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "chat":
             return run_chat(args, term)
+        if args.command == "probe":
+            return run_probe_command(args, term)
     except CliError as exc:
         term.line(term.red(str(exc)))
         return exc.status

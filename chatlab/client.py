@@ -143,12 +143,15 @@ def error_from_exception(exc: BaseException, endpoint: Endpoint, during_stream: 
     # Connection/timeout errors carry only the SDK's generic text; ours names the URL.
     if kind in ("timeout", "connection"):
         message = None
+    body = exc.body if isinstance(exc, openai.APIError) and isinstance(exc.body, dict) else {}
     return StreamError(
         kind=kind,
         message=message or fallback,
         status=status if isinstance(status, int) else None,
         retryable=kind in RETRYABLE_KINDS,
         retry_after=retry_after,
+        param=body.get("param") if isinstance(body.get("param"), str) else None,
+        code=body.get("code") if isinstance(body.get("code"), str) else None,
     )
 
 
@@ -433,7 +436,9 @@ def _responses_events(response, state: _ReplyState) -> Iterator[Event]:
             state.response_id, state.model = event.response.id, event.response.model
         elif kind == "response.output_text.delta" and event.delta:
             yield state.text(0, event.delta)
-        elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta") and event.delta:
+        elif (
+            kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta") and event.delta
+        ):
             yield state.thought(0, event.delta)
         elif kind in ("response.completed", "response.incomplete"):
             done = event.response

@@ -51,6 +51,8 @@ class StreamError:
     status: int | None = None
     retryable: bool = False
     retry_after: float | None = None
+    param: str | None = None  # the request field the server names (error.param), e.g. "temperature"
+    code: str | None = None  # the server's error code, e.g. "unsupported_parameter"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,13 @@ class KeyNotice:
     `message` names keys by their last 4 characters only ("Key …1234 is rate limited; resting 20 s and
     trying key …abcd"). Informational: the reply goes on with the next key.
     """
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    """The request was changed and sent again (e.g. without a parameter the server refused); a sentence."""
 
     message: str
 
@@ -96,4 +105,4 @@ class StreamDone:
         )
 
 
-Event = TextDelta | ReasoningDelta | Usage | Finish | KeyNotice | StreamError | StreamDone
+Event = TextDelta | ReasoningDelta | Usage | Finish | KeyNotice | Adjusted | StreamError | StreamDone

@@ -88,10 +88,11 @@ def build_request(
     conversation = [dict(m) for m in messages]
     body: dict = {"model": model, ("input" if protocol == RESPONSES else "messages"): conversation}
     notes: list[str] = []
-    why = f" ({caps.why})" if caps.why else ""
     chosen = params.as_dict()
     for name, value in chosen.items():
         support = caps.support(name)
+        reason = caps.reason(name)
+        why = f" ({reason})" if reason else ""
         if support.unless is not None and chosen.get(support.unless[0]) == support.unless[1]:
             support = Support()  # e.g. GPT-5.1 takes temperature with reasoning_effort "none"
         if support.status == REJECTED:

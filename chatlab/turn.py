@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 from chatlab.capabilities import Capabilities
 from chatlab.context import ContextWindow, build_context, conversation_history
-from chatlab.events import Event, ReasoningDelta, StreamDone, TextDelta, Usage
+from chatlab.events import Adjusted, Event, ReasoningDelta, StreamDone, StreamError, TextDelta, Usage
 from chatlab.params import GenerationParams
 from chatlab.prices import usage_cost
-from chatlab.request import Request, build_request
+from chatlab.probe import record_refusal, refused_param, table_name
+from chatlab.request import CHAT, Request, build_request
 from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message, Store
 from chatlab.tokens import estimate_usage
 
@@ -38,6 +39,9 @@ class TurnSettings:
     few_shot: tuple[dict, ...] = ()
     endpoint_name: str = ""
     capabilities: Capabilities | None = None  # None: the model-family table decides
+    protocol: str = CHAT  # or RESPONSES (chatlab.request)
+    # Where a parameter the server refuses is recorded (chatlab.probe.endpoint_key); "" records nothing.
+    findings_key: str = ""
 
 
 def plan_context(stored: Sequence[Message], settings: TurnSettings, user_text: str) -> ContextWindow:
@@ -135,6 +139,7 @@ def send_turn(
         params=settings.params.as_dict(),
         context_depth=settings.context_depth,
         request=request.body,
+        notes=(*window.notes, *request.notes),
         status=STREAMING,
     )
     first_row = store.add_message(conversation_id, "assistant", "", choice_index=0, **reply_fields)
@@ -168,22 +173,46 @@ def _stream_reply(
 
     stream = client.stream(request)
     finished = False
+    may_retry = True  # a parameter the server refuses is taken out and the request sent again, once
     started = last_write = time.monotonic()
     try:
-        for event in stream:
-            if isinstance(event, TextDelta | ReasoningDelta):
-                if event.choice not in rows:
-                    rows[event.choice] = store.add_message(
-                        conversation_id, "assistant", "", choice_index=event.choice, **reply_fields
-                    )
-                (texts if isinstance(event, TextDelta) else reasoning)[event.choice].append(event.text)
-                if time.monotonic() - last_write >= write_interval_s:
-                    flush()
-                    last_write = time.monotonic()
-            elif isinstance(event, StreamDone):
-                flush(_final_fields(event, rows, texts, settings.model))
-                finished = True
-            yield event
+        while not finished:
+            refused: tuple[str, StreamError] | None = None
+            for event in stream:
+                if isinstance(event, TextDelta | ReasoningDelta):
+                    if event.choice not in rows:
+                        rows[event.choice] = store.add_message(
+                            conversation_id, "assistant", "", choice_index=event.choice, **reply_fields
+                        )
+                    (texts if isinstance(event, TextDelta) else reasoning)[event.choice].append(event.text)
+                    if time.monotonic() - last_write >= write_interval_s:
+                        flush()
+                        last_write = time.monotonic()
+                elif isinstance(event, StreamError) and may_retry and not texts and not reasoning:
+                    name = table_name(refused_param(event, request.body) or "")
+                    if name is not None and name in settings.params.as_dict():
+                        refused = (name, event)
+                        continue  # not shown: the request goes out again without it
+                elif isinstance(event, StreamDone) and refused is not None:
+                    break
+                elif isinstance(event, StreamDone):
+                    flush(_final_fields(event, rows, texts, settings.model))
+                    finished = True
+                yield event
+            if finished or refused is None:
+                break
+            stream.close()
+            name, error = refused
+            request, note = _without(settings, request, name, error)
+            reply_fields["request"], reply_fields["notes"] = request.body, (*reply_fields["notes"], note)
+            store.update_message(first_row, request=request.body, notes=reply_fields["notes"])
+            if settings.findings_key:
+                record_refusal(
+                    store, settings.findings_key, settings.model, settings.protocol, name, error.message
+                )
+            may_retry = False
+            yield Adjusted(note)
+            stream = client.stream(request)
     finally:
         stream.close()
         if not finished:
@@ -194,6 +223,21 @@ def _stream_reply(
             stopped = {choice: {"status": STOPPED} for choice in rows}
             stopped[0].update(_usage_fields(usage, settings.model), duration_s=time.monotonic() - started)
             flush(stopped)
+
+
+def _without(settings: TurnSettings, request: Request, name: str, error: StreamError) -> tuple[Request, str]:
+    """The same request without a parameter the server refused, and a note saying so."""
+    request = build_request(
+        settings.model,
+        request.messages,
+        settings.params.without(name),
+        capabilities=settings.capabilities,
+        protocol=settings.protocol,
+    )
+    return (
+        request,
+        f"{name} was refused by the server ({error.message}); the request was sent again without it.",
+    )
 
 
 def _final_fields(done: StreamDone, rows: dict, texts: dict, model: str) -> dict[int, dict]:

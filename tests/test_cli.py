@@ -344,3 +344,32 @@ def test_a_custom_role_from_the_roles_page_is_available(
     assert "Pirate" in chat.prompt()
     chat.say("ahoy")
     assert fake_openai.last_body["messages"][0] == {"role": "system", "content": "Ye talk like a pirate."}
+
+
+def test_probe_command_prints_the_cost_then_the_findings_and_the_chat_follows_them(tmp_path) -> None:
+    from tests.fake_models import REASONING_MODEL
+
+    with FakeOpenAI(models=["house-reasoner"], kinds={"house-reasoner": REASONING_MODEL}) as fake:
+        result = _run(tmp_path, "probe", "--model", "house-reasoner", "--yes", fake=fake)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "About 10 tiny requests" in result.stdout
+        lines = {
+            line.split()[0]: line
+            for line in result.stdout.splitlines()
+            if line.startswith("  ") and "/" not in line.split()[0]
+        }
+        assert "rejected" in lines["temperature"] and "renamed → max_completion_tokens" in lines["max_tokens"]
+        assert "Stored" in result.stdout
+        # The terminal chat now leaves temperature out without a refused request first.
+        before = len(fake.chat_requests)
+        chat = subprocess.run(
+            [sys.executable, "-m", "chatlab", "chat", "--model", "house-reasoner", "--temperature", "0.3"],
+            env=_env(tmp_path, fake),
+            cwd=tmp_path,
+            input="hello\n/exit\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert chat.returncode == 0, chat.stdout + chat.stderr
+        assert len(fake.chat_requests) == before + 1 and "temperature" not in fake.last_body

@@ -18,7 +18,7 @@ from chatlab.endpoint import Endpoint
 from chatlab.events import Finish, KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta, Usage
 from chatlab.keys import KeyPool
 from chatlab.params import GenerationParams
-from chatlab.request import build_request
+from chatlab.request import Request, build_request
 from chatlab.tokens import count_message_tokens, count_tokens
 from tests.fake_openai import FakeOpenAI, RecordedRequest, Reply
 from tests.test_keys import FakeClock
@@ -675,3 +675,82 @@ def test_canary_key_never_appears_in_our_output(fake_openai, fake_endpoint):
     assert any("…abcd" in t for t in texts)
     for text in texts:
         assert "CANARY-SECRET" not in text, text
+
+
+# The Responses API and reasoning models ----------------------------------------------------------------
+
+
+@pytest.fixture
+def openai_like():
+    fake = FakeOpenAI.openai_like().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def _client(fake: FakeOpenAI) -> ChatClient:
+    return ChatClient(
+        Endpoint(base_url=fake.base_url, api_keys=("sk-test-1234",), max_retries=0, timeout_s=5)
+    )
+
+
+def test_a_responses_only_model_streams_through_the_responses_api(openai_like):
+    from chatlab.request import RESPONSES, build_request
+
+    openai_like.default = Reply(text="Answered by the Responses API.", usage_values=(9, 5))
+    request = build_request(
+        "gpt-5-pro", MESSAGES, GenerationParams(reasoning_effort="high", max_tokens=64), protocol=RESPONSES
+    )
+    events = list(_client(openai_like).stream(request))
+    assert text_of(events) == "Answered by the Responses API."
+    done = done_of(events)
+    assert done.error is None and done.finish_reasons == {0: "stop"}
+    # The model's reasoning tokens are counted in the completion, and reported apart.
+    assert (done.usage.prompt_tokens, done.usage.completion_tokens, done.usage.reasoning_tokens) == (
+        9,
+        5 + 128,
+        128,
+    )
+    sent = openai_like.requests[-1]
+    assert sent.path == "/v1/responses" and sent.body["reasoning"] == {"effort": "high"}
+    assert sent.body["max_output_tokens"] == 64 and sent.body["input"] == MESSAGES
+
+
+def test_a_capped_responses_reply_finishes_with_length(openai_like):
+    from chatlab.request import RESPONSES, build_request
+
+    openai_like.default = Reply(text=LONG_TEXT, chunk_chars=5)
+    request = build_request("gpt-4.1-mini", MESSAGES, GenerationParams(max_tokens=3), protocol=RESPONSES)
+    done = done_of(list(_client(openai_like).stream(request)))
+    assert done.finish_reasons == {0: "length"} and not done.interrupted
+
+
+def test_the_catalogue_answers_like_openai(openai_like):
+    from chatlab.request import build_request
+
+    client = _client(openai_like)
+    assert client.list_models()[0] == "babbage-002"
+    not_chat = done_of(list(client.stream(build_request("babbage-002", MESSAGES, GenerationParams()))))
+    assert not_chat.error.status == 404 and "not a chat model" in not_chat.error.message
+    responses_only = done_of(list(client.stream(build_request("gpt-5-pro", MESSAGES, GenerationParams()))))
+    assert (
+        responses_only.error.status == 404
+        and "only supported in v1/responses" in responses_only.error.message
+    )
+    # Sending max_tokens to a reasoning model by hand (a stored body, say) gets the API's 400.
+    refused = done_of(
+        list(
+            client.stream(
+                Request(body={"model": "o4-mini", "messages": MESSAGES, "max_tokens": 5, "stream": True})
+            )
+        )
+    )
+    assert refused.error.status == 400 and "max_completion_tokens" in refused.error.message
+    # Built by Chat Lab, the same settings are sent in the form the model takes, and it answers.
+    fine = done_of(
+        list(
+            client.stream(build_request("o4-mini", MESSAGES, GenerationParams(max_tokens=5, temperature=0.2)))
+        )
+    )
+    assert fine.error is None and fine.usage.reasoning_tokens == 64

@@ -287,6 +287,23 @@ def test_high_temperature_varies_with_seed(client: ChatClient) -> None:
 
 
 @pytest.mark.offline_model
+def test_the_probe_finds_what_llama_cpp_does_with_each_parameter(
+    server: OfflineServer, client: ChatClient
+) -> None:
+    """llama-cpp-python's server ignores n (always one choice) and honours temperature and seed."""
+    from chatlab.params import ACCEPTED, IGNORED
+    from chatlab.probe import run_probe
+
+    report = run_probe(client, server.alias)
+    assert report.failure is None
+    found = {name: f.status for name, f in report.findings.items()}
+    assert found["n"] == IGNORED, report.findings["n"]
+    assert found["temperature"] == ACCEPTED and found["seed"] == ACCEPTED, (report.findings["seed"],)
+    assert found["stop"] == ACCEPTED and found["max_tokens"] == ACCEPTED
+    assert report.cost_usd is None or report.cost_usd == 0  # a local model costs nothing
+
+
+@pytest.mark.offline_model
 def test_binds_loopback_only(server: OfflineServer) -> None:
     assert _port_open("127.0.0.1", server.port)
     ip = _non_loopback_ipv4()

@@ -200,6 +200,26 @@ def m005_reasoning_tokens(db: Connection) -> None:
     _run(db, ["ALTER TABLE messages ADD COLUMN reasoning_tokens INTEGER"])
 
 
+@migration
+def m006_probes_and_notes(db: Connection) -> None:
+    # What a capability probe found per endpoint and model (chatlab/probe.py), and, per reply, the
+    # notes on what was changed from the user's settings (a parameter left out, renamed, retried without).
+    _run(
+        db,
+        [
+            """CREATE TABLE probes (
+                endpoint TEXT NOT NULL,
+                model TEXT NOT NULL,
+                protocol TEXT NOT NULL,
+                probed_at TEXT NOT NULL,
+                findings_json TEXT NOT NULL,
+                PRIMARY KEY (endpoint, model, protocol)
+            )""",
+            "ALTER TABLE messages ADD COLUMN notes_json TEXT",
+        ],
+    )
+
+
 def applied_migrations(engine: Engine) -> list[str]:
     """Names recorded in `_migrations`, in the order they were applied."""
     with engine.connect() as db:

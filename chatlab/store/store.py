@@ -75,6 +75,7 @@ class Message:
     cached_tokens: int | None = None
     usage_estimated: bool = False
     reasoning_tokens: int | None = None  # part of completion_tokens (reasoning models)
+    notes: tuple[str, ...] = ()  # what was changed from the user's settings, in words
     ttft_s: float | None = None
     duration_s: float | None = None
     tokens_per_s: float | None = None
@@ -128,7 +129,7 @@ class ConversationSummary:
 _MESSAGE_COLUMNS = [f.name for f in fields(Message)]
 _METRIC_COLUMNS = [f.name for f in fields(ReplyMetrics)]
 # Columns the caller may set; JSON-encoded ones are stored under a *_json column.
-_JSON_FIELDS = {"params": "params_json", "request": "request_json"}
+_JSON_FIELDS = {"params": "params_json", "request": "request_json", "notes": "notes_json"}
 _CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"id", "created_at"}
 
 
@@ -138,6 +139,8 @@ def _column(name: str) -> str:
 
 def _encode(name: str, value):
     if name in _JSON_FIELDS:
+        if name == "notes":
+            return json.dumps(list(value), ensure_ascii=False) if value else None
         return json.dumps(
             value if value is not None else ({} if name == "params" else None), ensure_ascii=False
         )
@@ -154,6 +157,7 @@ def _message_from_row(row: Mapping) -> Message:
     data = {name: row[column] for name, column in _MESSAGE_READS}
     data["params"] = json.loads(data["params"]) if data["params"] else {}
     data["request"] = json.loads(data["request"]) if data["request"] else None
+    data["notes"] = tuple(json.loads(data["notes"])) if data["notes"] else ()
     data["usage_estimated"] = bool(data["usage_estimated"])
     return Message(**data)
 
@@ -348,6 +352,51 @@ class Store:
     def delete_comparison(self, comparison_id: str) -> None:
         """The comparison, its pane conversations and their messages (foreign keys cascade)."""
         self._write("DELETE FROM comparisons WHERE id = :id", {"id": comparison_id})
+
+    # Capability probes ---------------------------------------------------------------------------
+
+    def save_probe(self, endpoint: str, model: str, protocol: str, probed_at: str, record: dict) -> None:
+        """Keep what a probe found (chatlab.probe.ProbeReport.to_record), replacing an older one."""
+        self._write(
+            "INSERT INTO probes (endpoint, model, protocol, probed_at, findings_json)"
+            " VALUES (:endpoint, :model, :protocol, :probed_at, :record)"
+            " ON CONFLICT (endpoint, model, protocol) DO UPDATE"
+            " SET probed_at = excluded.probed_at, findings_json = excluded.findings_json",
+            {
+                "endpoint": endpoint,
+                "model": model,
+                "protocol": protocol,
+                "probed_at": probed_at,
+                "record": json.dumps(record, ensure_ascii=False),
+            },
+        )
+
+    def probe(self, endpoint: str, model: str, protocol: str) -> tuple[str, dict] | None:
+        """(probed_at, record) of the latest probe of this endpoint, model and protocol, if any."""
+        row = self._row(
+            "SELECT probed_at, findings_json FROM probes"
+            " WHERE endpoint = :endpoint AND model = :model AND protocol = :protocol",
+            {"endpoint": endpoint, "model": model, "protocol": protocol},
+        )
+        return (row["probed_at"], json.loads(row["findings_json"])) if row else None
+
+    def probes(self, endpoint: str) -> list[tuple[str, str, str, dict]]:
+        """(model, protocol, probed_at, record) of every probe of an endpoint, newest first."""
+        rows = self._rows(
+            "SELECT model, protocol, probed_at, findings_json FROM probes WHERE endpoint = :endpoint"
+            " ORDER BY probed_at DESC",
+            {"endpoint": endpoint},
+        )
+        return [(r["model"], r["protocol"], r["probed_at"], json.loads(r["findings_json"])) for r in rows]
+
+    def last_model(self, endpoint_name: str) -> str | None:
+        """The model of the newest reply sent through this endpoint (the picker's remembered default)."""
+        row = self._row(
+            "SELECT model FROM messages WHERE endpoint_name = :endpoint AND role = 'assistant'"
+            " AND model IS NOT NULL AND model <> '' ORDER BY id DESC LIMIT 1",
+            {"endpoint": endpoint_name},
+        )
+        return row["model"] if row else None
 
     # Messages ------------------------------------------------------------------------------------
 

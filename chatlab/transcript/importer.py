@@ -291,6 +291,12 @@ def _json_value(message: dict, name: str, where: str):
         if not isinstance(value, dict):
             raise TranscriptError(f"{where}: params must be an object, got {type(value).__name__}.")
         return value
+    if name == "notes":
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+            raise TranscriptError(f"{where}: notes must be a list of texts, got {value!r}.")
+        return tuple(value)
     if name == "request":
         if value is not None and not isinstance(value, dict):
             raise TranscriptError(f"{where}: request must be an object or null, got {type(value).__name__}.")

@@ -122,7 +122,7 @@ def error_from_exception(exc: BaseException, endpoint: Endpoint, during_stream: 
         kind, fallback = "permission", "This key may not use this model or endpoint (403)."
     elif isinstance(exc, openai.RateLimitError):
         retry_after = _retry_after(exc.response.headers)
-        wait = f" Try again in {retry_after:g} s." if retry_after is not None else ""
+        wait = f" Try again in {seconds_text(retry_after)}." if retry_after is not None else ""
         kind, fallback = "rate_limit", f"Rate limited or out of quota (429).{wait}"
     elif isinstance(exc, openai.BadRequestError):
         kind, fallback = "bad_request", "The server rejected the request (400)."

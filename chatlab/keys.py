@@ -97,8 +97,8 @@ class _Key:
 
 
 def seconds_text(value: float) -> str:
-    """A rest for a person: whole seconds, rounded up (never "0 s" while still resting)."""
-    return f"{max(0, math.ceil(value - 1e-9))} s"
+    """A rest for a person: whole seconds, rounded up (never "0 s" while still resting), 86,400 not 8.64e+04."""
+    return f"{max(0, math.ceil(value - 1e-9)):,} s"
 
 
 def _disabled_reason(status: int | None) -> str:

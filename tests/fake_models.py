@@ -151,3 +151,12 @@ def token_cap(body: dict) -> int | None:
     caps = [body.get(k) for k in ("max_tokens", "max_completion_tokens", "max_output_tokens")]
     caps = [c for c in caps if isinstance(c, int)]
     return min(caps) if caps else None
+
+
+# More effort, more thinking: the reasoning tokens a model reports scale with reasoning_effort.
+_EFFORT_SCALE = {"none": 0, "minimal": 0.25, "low": 0.5, "medium": 1, "high": 2, "xhigh": 3, "max": 4}
+
+
+def reasoning_tokens(kind: ModelKind, body: dict) -> int:
+    effort = body.get("reasoning_effort") or (body.get("reasoning") or {}).get("effort") or "medium"
+    return round(kind.reasoning_tokens * _EFFORT_SCALE.get(effort, 1))

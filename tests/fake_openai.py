@@ -258,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
             prompt, completion = reply.usage_values
         else:
             prompt, completion = _prompt_words(body), completion_chunks
-        reasoning = self._kind.reasoning_tokens
+        reasoning = fake_models.reasoning_tokens(self._kind, body)
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion + reasoning,

@@ -545,3 +545,19 @@ def test_distinct_n_of_size_averages_subsets_with_a_fixed_seed():
     first = distinct_n_of_size(texts, 1, 3)
     assert first == distinct_n_of_size(texts, 1, 3)  # reproducible
     assert 0 < first <= 1 and distinct_n_of_size(texts, 1, 9) is None
+
+
+def test_a_sweep_over_reasoning_effort_measures_reasoning_tokens_and_cost_per_value():
+    from chatlab.client import ChatClient
+    from chatlab.endpoint import Endpoint
+
+    with FakeOpenAI.openai_like() as fake:
+        client = ChatClient(Endpoint(base_url=fake.base_url, api_keys=("sk-x",), max_retries=0))
+        s = spec(model="o4-mini", axes=(("reasoning_effort", ("low", "medium", "high")),), samples=2)
+        samples = list(run_sweep(client, s, max_workers=2))
+        efforts = sorted({r.body["reasoning_effort"] for r in fake.chat_requests})
+    assert efforts == ["high", "low", "medium"]
+    summary = summarize(samples, s)
+    assert summary["reasoning_effort"].tolist() == ["low", "medium", "high"]
+    assert summary["reasoning_tokens_mean"].tolist() == [32, 64, 128]
+    assert summary["cost_usd"].notna().all() and summary["duration_mean_s"].notna().all()

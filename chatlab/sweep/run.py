@@ -52,6 +52,7 @@ class Sample:
     cost_usd: float | None  # None: unknown price, or a request that failed before generating anything
     error: str | None
     refusal: bool
+    reasoning_tokens: int | None = None  # part of completion_tokens, as the server reported it
 
     @property
     def ok(self) -> bool:
@@ -152,6 +153,7 @@ def _sample_call(
                 cost_usd=cost if first else None,
                 error=sample_error,
                 refusal=looks_like_refusal(text),
+                reasoning_tokens=usage.reasoning_tokens if first and usage else None,
             )
         )
     return samples

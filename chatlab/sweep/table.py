@@ -37,6 +37,7 @@ SUMMARY_METRICS: dict[str, str] = {
     "completion_tokens_mean": "Float64",
     "completion_tokens_median": "Float64",
     "completion_tokens_stdev": "Float64",
+    "reasoning_tokens_mean": "Float64",
     "distinct_1": "Float64",
     "distinct_2": "Float64",
     "similarity": "Float64",
@@ -79,6 +80,9 @@ def summarize(samples: Sequence[Sample], spec: SweepSpec) -> pd.DataFrame:
                 "completion_tokens_mean": tokens.mean,
                 "completion_tokens_median": tokens.median,
                 "completion_tokens_stdev": tokens.stdev,
+                "reasoning_tokens_mean": describe(
+                    s.reasoning_tokens for s in ok if s.reasoning_tokens is not None
+                ).mean,
                 "distinct_1": distinct_n_of_size(texts, 1, size),
                 "distinct_2": distinct_n_of_size(texts, 2, size),
                 "similarity": pairwise_similarity(texts),
@@ -136,6 +140,7 @@ SAMPLE_COLUMNS: dict[str, str] = {
     "text": "str",
     "prompt_tokens": "Int64",
     "completion_tokens": "Int64",
+    "reasoning_tokens": "Int64",
     "usage_estimated": "boolean",
     "ttft_s": "Float64",
     "duration_s": "Float64",
@@ -172,6 +177,7 @@ def samples_frame(samples: Sequence[Sample], spec: SweepSpec) -> pd.DataFrame:
             text=s.text,
             prompt_tokens=s.prompt_tokens,
             completion_tokens=s.completion_tokens,
+            reasoning_tokens=s.reasoning_tokens,
             usage_estimated=s.usage_estimated,
             ttft_s=s.ttft_s,
             duration_s=s.duration_s,

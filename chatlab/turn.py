@@ -101,6 +101,7 @@ def send_turn(
         context_depth=settings.context_depth,
         request=request.body,
         status=STREAMING,
+        stream_owner=store.stream_owner(),  # this process: a sibling starting up leaves the reply alone
     )
     rows = {0: store.add_message(conversation_id, "assistant", "", choice_index=0, **reply_fields)}
     texts: dict[int, list[str]] = defaultdict(list)

@@ -98,7 +98,7 @@ def test_the_index_follows_edits_deletes_and_streaming(store):
 def test_an_interrupted_reply_becomes_searchable(store):
     cid = store.create_conversation("x")
     store.add_message(cid, "assistant", "cut off mid sentence", status=STREAMING)
-    assert store.mark_streaming_interrupted() == 1
+    assert store.interrupt_abandoned_replies() == 1
     assert [h.conversation_id for h in store.search("mid sentence")] == [cid]
 
 
@@ -124,7 +124,7 @@ def test_an_existing_database_is_indexed_when_it_upgrades(db_url):
     store = Store(url=db_url)
     assert [h.seq for h in store.search("天气很")] == [1]
     assert [h.seq for h in store.search("天气")] == [1]
-    assert store.mark_streaming_interrupted() == 1
+    assert store.interrupt_abandoned_replies() == 1
     assert [h.seq for h in store.search("天气")] == [2, 1]
     store.close()
 

@@ -193,6 +193,32 @@ def m004_message_totals_index(db: Connection) -> None:
         )
 
 
+@migration
+def m005_stream_owners(db: Connection) -> None:
+    # Which process streams each reply, so that a process starting up interrupts only replies whose
+    # process is gone (chatlab/store/owners.py has the rules). heartbeat_at is the database's clock in
+    # seconds since the epoch. Replies stored before this migration have no owner: they are treated as
+    # abandoned, as every start treated them before. The partial index keeps the check a page makes on
+    # each rerun ("does this conversation have a streaming reply?") a lookup among streaming rows only.
+    _run_script(
+        db,
+        """
+        CREATE TABLE processes (
+            id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            pid_start TEXT,
+            pid_space TEXT,
+            started_at TEXT NOT NULL,
+            heartbeat_at {real} NOT NULL
+        );
+        ALTER TABLE messages ADD COLUMN stream_owner TEXT;
+        CREATE INDEX messages_streaming_by_conversation ON messages (conversation_id)
+            WHERE status = 'streaming';
+        """.format(**_TYPES[_dialect(db)]),
+    )
+
+
 def applied_migrations(engine: Engine) -> list[str]:
     """Names recorded in `_migrations`, in the order they were applied."""
     with engine.connect() as db:

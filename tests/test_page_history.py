@@ -76,3 +76,18 @@ def test_rename_and_delete_with_confirmation(app_env):
     at.button(key="history.delete.yes").click().run()
     assert store.get_conversation(weather) is None and store.count_messages(weather) == 0
     assert store.get_conversation(code) is not None
+
+
+def test_imports_lead_the_list_marked_imported_with_their_import_time(app_env):
+    from chatlab.transcript import export_conversation, import_transcript
+
+    store, weather, _ = seed_store()
+    data = export_conversation(store, weather, "json")
+    imports = [import_transcript(store, data, "weather.json") for _ in range(2)]
+    at = history_page().run()
+    assert not at.exception
+    table = at.dataframe(key="history.table").value
+    assert list(table["Title"]) == ["Weather chat", "Weather chat", "Code review", "Weather chat"]
+    assert list(table["Kind"]) == ["chat · imported", "chat · imported", "chat", "chat"]
+    newest = store.get_conversation(imports[-1]).imported_at
+    assert table["Updated"].iloc[0] == newest[:16].replace("T", " ")

@@ -219,6 +219,21 @@ def m005_stream_owners(db: Connection) -> None:
     )
 
 
+@migration
+def m006_conversation_imports(db: Connection) -> None:
+    # An imported transcript is a new conversation made now: it is dated and sorted by its import time,
+    # and keeps the dates it carried (its original first and last activity) beside them. NULL for
+    # conversations made here, and for imports made before this migration (they cannot be told apart).
+    _run_script(
+        db,
+        """
+        ALTER TABLE conversations ADD COLUMN imported_at TEXT;
+        ALTER TABLE conversations ADD COLUMN original_created_at TEXT;
+        ALTER TABLE conversations ADD COLUMN original_updated_at TEXT;
+        """,
+    )
+
+
 def applied_migrations(engine: Engine) -> list[str]:
     """Names recorded in `_migrations`, in the order they were applied."""
     with engine.connect() as db:

@@ -41,6 +41,9 @@ class Conversation:
     endpoint_name: str | None = None
     comparison_id: str | None = None  # set on the pane conversations of a comparison
     pane_index: int | None = None  # the pane's position in its comparison, from 0
+    imported_at: str | None = None  # set when made by importing a transcript (also its created_at)
+    original_created_at: str | None = None  # an import's own dates, as the file carried them
+    original_updated_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class ConversationSummary:
     completion_tokens: int
     cost_usd: float | None  # None when no reply has a price
     comparison_id: str | None
+    imported_at: str | None = None  # an imported conversation: when (it also sorts by it)
 
 
 _MESSAGE_COLUMNS = [f.name for f in fields(Message)]
@@ -301,10 +305,11 @@ class Store:
                    COALESCE(SUM(m.prompt_tokens), 0) AS prompt_tokens,
                    COALESCE(SUM(m.completion_tokens), 0) AS completion_tokens,
                    SUM(m.cost_usd) AS cost_usd,
-                   c.comparison_id
+                   c.comparison_id, c.imported_at
             FROM (SELECT * FROM conversations c {where_sql}ORDER BY c.updated_at DESC LIMIT :limit) AS c
             LEFT JOIN messages m ON m.conversation_id = c.id
-            GROUP BY c.id, c.title, c.kind, c.created_at, c.updated_at, c.model, c.role_name, c.comparison_id
+            GROUP BY c.id, c.title, c.kind, c.created_at, c.updated_at, c.model, c.role_name, c.comparison_id,
+                     c.imported_at
             ORDER BY c.updated_at DESC
             """,
             params,

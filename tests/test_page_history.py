@@ -47,18 +47,6 @@ def test_page_lists_conversations_and_searches_chinese_and_english(app_env):
     assert not at.exception
 
 
-def test_a_malformed_import_is_refused_and_writes_nothing(app_env):
-    store, *_ = seed_store()
-    from chatlab.transcript import TranscriptError, import_transcript
-
-    before = len(store.conversation_summaries())
-    try:
-        import_transcript(store, b"\x00\x01binary", "evil.csv")
-    except TranscriptError:
-        pass
-    assert len(store.conversation_summaries()) == before
-
-
 def test_rename_and_delete_with_confirmation(app_env):
     store, weather, code = seed_store()
     at = history_page().run()

@@ -18,6 +18,8 @@ from chatlab.transcript import (
     MAX_IMPORT_MESSAGES,
     ImportedTranscript,
     TranscriptError,
+    export_archive,
+    export_conversation,
     import_transcript,
     read_transcript,
     to_dataframe,
@@ -685,3 +687,31 @@ def test_add_messages_bulk_is_one_transaction(store):
             cid, [{"role": "user", "content": "c", "seq": 9}, {"role": "user", "content": "d", "seq": 9}]
         )
     assert store.count_messages(cid) == 2
+
+
+# Downloads of many --------------------------------------------------------------------------------------
+
+
+def test_an_archive_holds_one_importable_file_per_conversation(store):
+    ids = []
+    for title in ("first", "第二个"):
+        cid = store.create_conversation(title)
+        store.add_message(cid, "user", f"hello from {title}")
+        store.add_message(cid, "assistant", "hi", model="gpt-4o-mini", prompt_tokens=3, completion_tokens=1)
+        ids.append(cid)
+    for fmt in ("csv", "json"):
+        archive = zipfile.ZipFile(io.BytesIO(export_archive(store, ids, fmt)))
+        assert sorted(archive.namelist()) == sorted(f"chatlab-{cid}.{fmt}" for cid in ids)
+        for name in archive.namelist():
+            new_id = import_transcript(store, archive.read(name), name)
+            assert store.count_messages(new_id) == 2
+    assert export_conversation(store, ids[1], "md").decode().startswith("# 第二个")
+    with pytest.raises(ValueError, match="unknown export format"):
+        export_conversation(store, ids[0], "xlsx")
+
+
+def test_a_binary_file_is_refused_and_nothing_is_written(store):
+    before = _count_conversations(store)
+    with pytest.raises(TranscriptError, match="NUL bytes"):
+        import_transcript(store, b"\x00\x01binary", "evil.csv")
+    assert _count_conversations(store) == before

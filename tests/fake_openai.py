@@ -209,21 +209,32 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fake = self.server.fake
         fake._enter()
+        self._answered = False
         try:
             if not fake._pass_barrier():
+                self._last_bytes()
                 self._send_error_body(
                     500, "The fake's barrier broke: fewer requests arrived together than the test expected."
                 )
                 return
             self._answer(record)
         finally:
-            fake._leave()
+            self._last_bytes()
+
+    def _last_bytes(self) -> None:
+        """The request stops counting as in flight: called right before the last bytes of its answer go
+        out, so a client that has read its whole answer can never find it still counted (a pool of two
+        workers never shows three in flight)."""
+        if not self._answered:
+            self._answered = True
+            self.server.fake._leave()
 
     def _answer(self, record: RecordedRequest) -> None:
         body = record.body if isinstance(record.body, dict) else {}
         reply = self.server.fake._next_reply(record)
         if reply.status != 200:
             self._sleep(reply.first_delay_s)
+            self._last_bytes()
             self._send_error_body(reply.status, reply.error_message, reply.headers)
             return
         if body.get("stream"):
@@ -277,6 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if reply.usage:
             payload["usage"] = self._usage(reply, body, chunks)
+        self._last_bytes()
         self._send_json(200, payload, reply.headers)
 
     def _stream(self, reply: Reply, body: dict) -> None:
@@ -345,6 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
                     continue
                 if reply.cut_after is not None and sent >= reply.cut_after:
                     self._cut = True
+                    self._last_bytes()
                     return  # close abruptly: no finish chunk, no [DONE]
                 if reply.stream_error_after is not None and sent >= reply.stream_error_after:
                     error = {
@@ -353,6 +366,7 @@ class _Handler(BaseHTTPRequestHandler):
                         "param": None,
                         "code": None,
                     }
+                    self._last_bytes()
                     write(prefix + json.dumps({"error": error}).encode() + b"\n\n")
                     return
                 if reply.hold is not None and sent == reply.hold_after:
@@ -365,12 +379,14 @@ class _Handler(BaseHTTPRequestHandler):
                 sent += 1
         if reply.cut_after is not None and sent >= reply.cut_after:
             self._cut = True
+            self._last_bytes()
             return
         for i in range(n):
             send([{"index": i, "delta": {}, "finish_reason": reply.finish_reason}])
         if reply.usage and include_usage:
             # As OpenAI does: the usage chunk comes last with an empty choices list.
             send([], usage=self._usage(reply, body, sent))
+        self._last_bytes()
         write(b"data: [DONE]\n\n")
 
 
@@ -391,7 +407,7 @@ class FakeOpenAI:
         self.default: Reply = default or Reply()
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0  # replies abandoned because the client hung up mid-way
-        self.in_flight = 0  # chat completion requests being answered right now
+        self.in_flight = 0  # chat completion requests received and not yet answered in full
         self.peak_in_flight = 0  # the most that were ever answered at once
         self._queue: deque[Reply] = deque()
         self._responder: Responder | None = None

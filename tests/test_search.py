@@ -3,9 +3,8 @@
 import pytest
 
 from chatlab.store import STREAMING, Store
-from chatlab.store.db import create_store_engine, writer
-from chatlab.store.migrations import MIGRATIONS
 from chatlab.store.search import snippet
+from tests.old_database import old_database
 
 
 def _chat(store, title, *texts, kind="chat", **meta):
@@ -104,12 +103,7 @@ def test_an_interrupted_reply_becomes_searchable(store):
 
 def test_an_existing_database_is_indexed_when_it_upgrades(db_url):
     """A database made before search existed (m001 and m002 only) gains the index, back-filled."""
-    engine = create_store_engine(db_url)
-    with writer(engine).begin() as db:
-        db.exec_driver_sql("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        for name, fn in MIGRATIONS[:2]:
-            fn(db)
-            db.exec_driver_sql(f"INSERT INTO _migrations VALUES ('{name}', '2026-01-01')")
+    with old_database(db_url, migrations=2) as db:
         db.exec_driver_sql(
             "INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('old', 'kept', 'x', 'x')"
         )
@@ -120,7 +114,6 @@ def test_an_existing_database_is_indexed_when_it_upgrades(db_url):
                 "INSERT INTO messages (conversation_id, seq, turn, role, content, status, created_at, updated_at)"
                 f" VALUES ('old', {seq}, 1, 'user', '{content}', '{status}', 'x', 'x')"
             )
-    engine.dispose()
     store = Store(url=db_url)
     assert [h.seq for h in store.search("天气很")] == [1]
     assert [h.seq for h in store.search("天气")] == [1]

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import text
 
 from chatlab.store import APP_STOPPED, COMPLETE, INTERRUPTED, STREAMING, Store, owners
-from chatlab.store.db import create_store_engine, writer
-from chatlab.store.migrations import MIGRATIONS
+from chatlab.store.db import writer
 from chatlab.store.owners import Owner, is_gone, process_start, this_process
 from tests.fake_openai import FakeOpenAI, Reply
+from tests.old_database import old_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -199,12 +199,7 @@ def test_the_heartbeat_thread_beats_for_each_kept_store():
 
 
 def test_an_old_database_gains_owners_and_its_streaming_rows_count_as_abandoned(db_url):
-    engine = create_store_engine(db_url)
-    with writer(engine).begin() as db:
-        db.exec_driver_sql("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        for name, fn in MIGRATIONS[:4]:
-            fn(db)
-            db.exec_driver_sql(f"INSERT INTO _migrations VALUES ('{name}', '2026-01-01')")
+    with old_database(db_url, migrations=4) as db:
         db.exec_driver_sql(
             "INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('old', 'kept', 'x', 'x')"
         )
@@ -212,7 +207,6 @@ def test_an_old_database_gains_owners_and_its_streaming_rows_count_as_abandoned(
             "INSERT INTO messages (conversation_id, seq, turn, role, content, status, created_at, updated_at)"
             " VALUES ('old', 1, 1, 'assistant', 'cut', 'streaming', 'x', 'x')"
         )
-    engine.dispose()
     store = Store(url=db_url)
     assert store.interrupt_abandoned_replies() == 1
     assert store.messages("old")[0].status == INTERRUPTED
@@ -274,35 +268,36 @@ def held_fake():
         fake.stop()
 
 
-def test_a_second_app_start_leaves_a_live_reply_streaming_and_it_completes(db_url, held_fake):
+@pytest.fixture
+def streaming_app(db_url, held_fake):
+    """A first app process mid-reply (held open by the fake); yields it, its conversation, a store on the
+    same database, and the fake's release."""
     fake, release = held_fake
     first = AppProcess(db_url, fake.base_url)
     store = Store(url=db_url)
     try:
         conversation_id = first.line().removeprefix("streaming ")
-        assert app_start(db_url) == 0
-        reply = store.messages(conversation_id)[-1]
-        assert reply.status == STREAMING and reply.content  # left alone, as it was mid-stream
-        release.set()
-        assert first.line() == f"done {COMPLETE}"
-        reply = store.messages(conversation_id)[-1]
-        assert (reply.status, reply.content) == (COMPLETE, "a reply that takes its time")
+        yield first, conversation_id, store, release
     finally:
         first.close()
         store.close()
 
 
-def test_a_killed_app_processs_reply_is_interrupted_by_the_next_start(db_url, held_fake):
-    fake, _ = held_fake
-    first = AppProcess(db_url, fake.base_url)
-    store = Store(url=db_url)
-    try:
-        conversation_id = first.line().removeprefix("streaming ")
-        first.process.kill()  # SIGKILL: no clean-up of any kind
-        first.process.wait()
-        assert app_start(db_url) == 1
-        reply = store.messages(conversation_id)[-1]
-        assert (reply.status, reply.error) == (INTERRUPTED, APP_STOPPED) and reply.content
-    finally:
-        first.close()
-        store.close()
+def test_a_second_app_start_leaves_a_live_reply_streaming_and_it_completes(db_url, streaming_app):
+    first, conversation_id, store, release = streaming_app
+    assert app_start(db_url) == 0
+    reply = store.messages(conversation_id)[-1]
+    assert reply.status == STREAMING and reply.content  # left alone, as it was mid-stream
+    release.set()
+    assert first.line() == f"done {COMPLETE}"
+    reply = store.messages(conversation_id)[-1]
+    assert (reply.status, reply.content) == (COMPLETE, "a reply that takes its time")
+
+
+def test_a_killed_app_processs_reply_is_interrupted_by_the_next_start(db_url, streaming_app):
+    first, conversation_id, store, _ = streaming_app
+    first.process.kill()  # SIGKILL: no clean-up of any kind
+    first.process.wait()
+    assert app_start(db_url) == 1
+    reply = store.messages(conversation_id)[-1]
+    assert (reply.status, reply.error) == (INTERRUPTED, APP_STOPPED) and reply.content

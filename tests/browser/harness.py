@@ -209,13 +209,24 @@ def wait_until_idle(page, timeout_ms: int = 30_000) -> None:
     page.wait_for_function(_IDLE_JS, timeout=timeout_ms)
 
 
-def send_chat(page, text: str, timeout_ms: int = 60_000) -> None:
-    """Type a message, press Enter, and wait until its reply has finished streaming."""
+def submit_chat(page, text: str) -> int:
+    """Type a message and press Enter, without waiting for the reply; returns how many chat messages were
+    drawn before (what wait_for_reply needs)."""
     before = page.locator(_MESSAGES).count()
     box = page.locator(_CHAT_BOX)
     box.fill(text)
     box.press("Enter")
+    return before
+
+
+def wait_for_reply(page, before: int, timeout_ms: int = 60_000) -> None:
+    """Wait until the reply to a message submitted when `before` messages were drawn has finished."""
     page.wait_for_function(_REPLY_DONE_JS, arg=before, timeout=timeout_ms)
+
+
+def send_chat(page, text: str, timeout_ms: int = 60_000) -> None:
+    """Type a message, press Enter, and wait until its reply has finished streaming."""
+    wait_for_reply(page, submit_chat(page, text), timeout_ms)
 
 
 # The same two for Playwright's async API: many sessions in one thread (one sync Playwright cannot be

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 from playwright.sync_api import expect
 
 from chatlab.store import APP_STOPPED, INTERRUPTED, STREAMING
-from tests.browser.harness import StreamlitServer, isolated_env, search_history, wait_until_idle
+from tests.browser.harness import StreamlitServer, isolated_env, search_history, submit_chat, wait_until_idle
 from tests.fake_openai import FakeOpenAI, Reply
 
 USER_TEXT = "Tell me the lighthouse keeper's story, slowly"
@@ -62,9 +62,7 @@ def test_a_reply_cut_by_a_killed_server_is_kept_and_marked_interrupted(chromium,
         page = context.new_page()
         page.goto(first.url)
         wait_until_idle(page)
-        box = page.locator("[data-testid=stChatInput] textarea")
-        box.fill(USER_TEXT)
-        box.press("Enter")
+        submit_chat(page, USER_TEXT)
         page.wait_for_function(
             "(word) => [...document.querySelectorAll('[data-testid=stChatMessage]')]"
             ".some(m => (m.innerText.match(new RegExp(word, 'g')) || []).length >= 5)",

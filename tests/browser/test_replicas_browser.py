@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chatlab.store import COMPLETE, STREAMING, Store
-from tests.browser.harness import _REPLY_DONE_JS, StreamlitServer, isolated_env, wait_until_idle
+from tests.browser.harness import StreamlitServer, isolated_env, submit_chat, wait_for_reply, wait_until_idle
 from tests.fake_openai import FakeOpenAI, Reply
 
 REPLY = "The keeper climbed the stairs, lit the lamp, and waited for the ships."
@@ -61,10 +61,7 @@ def test_a_second_app_process_leaves_the_first_ones_live_reply_streaming(chromiu
         page = context.new_page()
         page.goto(first.url)
         wait_until_idle(page)
-        before = page.locator(MESSAGE).count()
-        box = page.locator("[data-testid=stChatInput] textarea")
-        box.fill("Tell me about the lighthouse")
-        box.press("Enter")
+        before = submit_chat(page, "Tell me about the lighthouse")
         # The first chunk: the page redraws a stream at most every 50 ms, so a held stream may show less
         # than the fake sent.
         expect(page.locator(MESSAGE).last).to_contain_text(REPLY[:CHUNK], timeout=DEADLINE_MS)
@@ -82,7 +79,7 @@ def test_a_second_app_process_leaves_the_first_ones_live_reply_streaming(chromiu
         assert reply.status == STREAMING and reply.error is None  # the second start left it alone
 
         release.set()
-        page.wait_for_function(_REPLY_DONE_JS, arg=before, timeout=DEADLINE_MS)
+        wait_for_reply(page, before, DEADLINE_MS)
         expect(page.locator(MESSAGE).last).to_contain_text(REPLY, timeout=DEADLINE_MS)
         reply = stored_reply(env, conversation_id)
         assert (reply.status, reply.content) == (COMPLETE, REPLY)

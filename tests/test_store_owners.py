@@ -73,6 +73,16 @@ def test_a_pid_here_that_no_longer_runs_is_gone():
     assert is_gone(owner(pid=exited_pid()))
 
 
+@pytest.mark.skipif(not hasattr(os, "waitid"), reason="needs waitid to leave a child unreaped")
+def test_a_process_that_ended_but_was_not_yet_reaped_is_gone():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, left as a zombie
+    try:
+        assert is_gone(owner(pid=child.pid, pid_start=process_start(child.pid)))
+    finally:
+        child.wait()
+
+
 def test_on_another_host_only_the_heartbeat_tells():
     elsewhere = dict(host="replica-2", pid=exited_pid(), pid_space="another-boot/pid:[1]")
     assert not is_gone(

@@ -86,15 +86,19 @@ def _read(path: str) -> str | None:
         return None
 
 
-def process_start(pid: int) -> str | None:
-    """When the kernel started `pid` (Linux: field 22 of /proc/PID/stat), or None if unknown or a zombie."""
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the process name (Linux), or None where they cannot be read."""
     stat = _read(f"/proc/{pid}/stat")
     if stat is None:
         return None
     fields = stat.rsplit(")", 1)[-1].split()  # the name before ")" may hold spaces
-    if len(fields) < 20 or fields[0] == "Z":
-        return None
-    return fields[19]
+    return fields if len(fields) >= 20 else None
+
+
+def process_start(pid: int) -> str | None:
+    """When the kernel started `pid` (field 22 of /proc/PID/stat), or None where it cannot be read."""
+    fields = _stat(pid)
+    return fields[19] if fields is not None else None
 
 
 def pid_space() -> str | None:
@@ -137,9 +141,12 @@ def pid_alive(pid: int, start: str | None) -> bool:
         return False
     except PermissionError:
         pass  # another user's process: it exists
-    if start is None:
-        return True
-    return process_start(pid) == start
+    fields = _stat(pid)
+    if fields is None:
+        return True  # it exists, but /proc does not show it (another user's, with hidepid): cannot tell more
+    if fields[0] == "Z":
+        return False  # ended; only its exit status is left for its parent to collect
+    return start is None or fields[19] == start
 
 
 def is_gone(

@@ -47,7 +47,7 @@ def stored_reply(env: dict[str, str], conversation_id: str):
         store.close()
 
 
-def test_a_second_app_process_leaves_the_first_ones_live_reply_streaming(chromium, tmp_path, shared_db):
+def test_a_second_app_process_leaves_the_first_ones_live_reply_streaming(page, tmp_path, shared_db):
     release = threading.Event()
     fake = FakeOpenAI(
         default=Reply(text=REPLY, chunk_chars=CHUNK, hold=release, hold_after=HELD_AFTER)
@@ -55,10 +55,8 @@ def test_a_second_app_process_leaves_the_first_ones_live_reply_streaming(chromiu
     env = {**isolated_env(tmp_path, base_url=fake.base_url, api_key="sk-replica-test-1122"), **shared_db}
     first = StreamlitServer(env, log_path=tmp_path / "streamlit-first.log").start()
     second = None
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(DEADLINE_MS)
+    context = page.context  # the page fixture's: waits default to 60 s
     try:
-        page = context.new_page()
         page.goto(first.url)
         wait_until_idle(page)
         before = submit_chat(page, "Tell me about the lighthouse")
@@ -91,7 +89,6 @@ def test_a_second_app_process_leaves_the_first_ones_live_reply_streaming(chromiu
             assert "Traceback" not in server.log(), server.log()
     finally:
         release.set()
-        context.close()
         first.stop()
         if second is not None:
             second.stop()

@@ -114,6 +114,8 @@ if not conversation_id and not pending:
     )
 
 visible = st.session_state.get(P("visible"), VISIBLE_MESSAGES)
+if conversation_id:  # a reply another app process was streaming when it died: interrupted
+    store.interrupt_abandoned_replies(conversation_id)
 total = store.count_messages(conversation_id) if conversation_id else 0
 messages = store.messages(conversation_id, last=visible) if conversation_id else []
 if total > len(messages):

@@ -141,6 +141,7 @@ def send_turn(
         request=request.body,
         notes=(*window.notes, *request.notes),
         status=STREAMING,
+        stream_owner=store.stream_owner(),  # this process: a sibling starting up leaves the reply alone
     )
     first_row = store.add_message(conversation_id, "assistant", "", choice_index=0, **reply_fields)
     events = _stream_reply(

@@ -86,8 +86,8 @@ def conversation_table(store: Store, kind: str | None) -> str | None:
     frame = pd.DataFrame(
         {
             "Title": [_title(s, comparisons) for s in summaries],
-            "Kind": [s.kind for s in summaries],
-            "Updated": [s.updated_at[:16].replace("T", " ") for s in summaries],
+            "Kind": [f"{s.kind} · imported" if s.imported_at else s.kind for s in summaries],
+            "Updated": [s.updated_at[:16].replace("T", " ") for s in summaries],  # an import: when imported
             "Model": [s.model or "" for s in summaries],
             "Role": [s.role_name or "" for s in summaries],
             "Messages": [s.message_count for s in summaries],

@@ -14,9 +14,10 @@ from chatlab.store import Store
 
 @st.cache_resource(show_spinner=False)
 def get_store() -> Store:
-    """The history database; replies a dead process left 'streaming' are marked interrupted once."""
+    """The history database; replies a dead process left 'streaming' are marked interrupted once
+    (those of a live sibling process sharing the database stream on)."""
     store = Store()
-    store.mark_streaming_interrupted()
+    store.interrupt_abandoned_replies()
     return store
 
 

@@ -9,6 +9,12 @@ error mapping and retries.
         ...  # an Endpoint(base_url=fake.base_url, ...)
         fake.requests[-1].body["temperature"]
 
+Tests that need requests to overlap, or a reply to stay open, say so with events instead of timing:
+`Reply(hold=event, hold_after=3)` sends three chunks and waits until the test sets `event`;
+`fake.barrier(3)` holds each request until three are in flight together; `fake.in_flight` counts the
+requests being answered right now (`peak_in_flight` the most at once), and `fake.wait_for(lambda f: …)`
+waits until a condition on the fake holds (requests, in-flight, disconnects) without polling.
+
 Standalone: `python -m tests.fake_openai --port 8765 --text "..." --delay 0.01`.
 
 Usage counts it reports (when the reply has `usage=True` and no `usage_values`): prompt tokens = the number
@@ -65,9 +71,8 @@ class Reply:
     # Answer this many words drawn at random — from a generator seeded by the request's `seed` when the
     # model honours it — instead of `text` (see tests/fake_models.py).
     random_words: int = 0
-    # Streaming: send the headers and the role chunk, then wait until the test sets this event — a reply
-    # that is certainly in flight, without timing anything.
-    hold: threading.Event | None = None
+    hold: threading.Event | None = None  # wait until the test sets it, after `hold_after` content chunks
+    hold_after: int = 0
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,13 @@ class _Handler(BaseHTTPRequestHandler):
         if seconds > 0 and self.server.fake._stopping.wait(seconds):
             raise _Stopped
 
+    def _hold(self, event: threading.Event) -> None:
+        """Wait until the test sets `event`; give up at once when the fake stops."""
+        stopping = self.server.fake._stopping
+        while not event.wait(0.05):
+            if stopping.is_set():
+                raise _Stopped
+
     def _guard(self, handler: Callable[[], None]) -> None:
         if self.server.fake._stopping.is_set():
             # A pooled keep-alive connection outlived stop(): answer nothing, as a stopped server would.
@@ -223,6 +235,29 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in (fake_models.CHAT, fake_models.RESPONSES):
             self._send_error_body(404, f"Unknown path {self.path}")
             return
+        fake = self.server.fake
+        fake._enter()
+        self._answered = False
+        try:
+            if not fake._pass_barrier():
+                self._last_bytes()
+                self._send_error_body(
+                    500, "The fake's barrier broke: fewer requests arrived together than the test expected."
+                )
+                return
+            self._answer(record, path)
+        finally:
+            self._last_bytes()
+
+    def _last_bytes(self) -> None:
+        """The request stops counting as in flight: called right before the last bytes of its answer go
+        out, so a client that has read its whole answer can never find it still counted (a pool of two
+        workers never shows three in flight)."""
+        if not self._answered:
+            self._answered = True
+            self.server.fake._leave()
+
+    def _answer(self, record: RecordedRequest, path: str) -> None:
         body = record.body if isinstance(record.body, dict) else {}
         kind = self.server.fake.kinds.get(body.get("model"), fake_models.CHAT_MODEL)
         if refused := fake_models.refusal(kind, path, body):
@@ -236,6 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.server.fake._next_reply(record)
         if reply.status != 200:
             self._sleep(reply.first_delay_s)
+            self._last_bytes()
             self._send_error_body(reply.status, reply.error_message, reply.headers)
             return
         self._kind = kind
@@ -284,6 +320,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _complete(self, reply: Reply, body: dict) -> None:
         self._sleep(reply.first_delay_s)
+        if reply.hold is not None:
+            self._hold(reply.hold)
         n = int(body.get("n") or 1)
         plans, finishes = self._plans(reply, body, n)
         choices = []
@@ -304,6 +342,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if reply.usage:
             payload["usage"] = self._usage(reply, body, chunks)
+        self._last_bytes()
         self._send_json(200, payload, reply.headers)
 
     def _stream(self, reply: Reply, body: dict, events) -> None:
@@ -358,11 +397,6 @@ class _Handler(BaseHTTPRequestHandler):
                 for i in range(n)
             ]
         )
-        if reply.hold is not None:
-            self.wfile.flush()
-            while not reply.hold.wait(0.05):
-                if self.server.fake._stopping.is_set():
-                    raise _Stopped
 
         # Deltas: reasoning first (DeepSeek style), then content; one chunk per choice per step.
         plans, finishes = self._plans(reply, body, n)
@@ -373,6 +407,7 @@ class _Handler(BaseHTTPRequestHandler):
                     continue
                 if reply.cut_after is not None and sent >= reply.cut_after:
                     self._cut = True
+                    self._last_bytes()
                     return  # close abruptly: no finish chunk, no [DONE]
                 if reply.stream_error_after is not None and sent >= reply.stream_error_after:
                     error = {
@@ -381,8 +416,12 @@ class _Handler(BaseHTTPRequestHandler):
                         "param": None,
                         "code": None,
                     }
+                    self._last_bytes()
                     write(prefix + json.dumps({"error": error}).encode() + b"\n\n")
                     return
+                if reply.hold is not None and sent == reply.hold_after:
+                    self.wfile.flush()
+                    self._hold(reply.hold)
                 if sent and reply.delay_s:
                     self._sleep(reply.delay_s)
                 key, piece = steps[step]
@@ -390,12 +429,14 @@ class _Handler(BaseHTTPRequestHandler):
                 sent += 1
         if reply.cut_after is not None and sent >= reply.cut_after:
             self._cut = True
+            self._last_bytes()
             return
         for i in range(n):
             send([{"index": i, "delta": {}, "finish_reason": finishes[i]}])
         if reply.usage and include_usage:
             # As OpenAI does: the usage chunk comes last with an empty choices list.
             send([], usage=self._usage(reply, body, sent))
+        self._last_bytes()
         write(b"data: [DONE]\n\n")
 
     def _responses_events(self, reply: Reply, body: dict) -> None:
@@ -421,14 +462,12 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self._sleep(reply.first_delay_s)
         send("response.created", response=response)
-        if reply.hold is not None:
-            self.wfile.flush()
-            while not reply.hold.wait(0.05):
-                if self.server.fake._stopping.is_set():
-                    raise _Stopped
         plans, finishes = self._plans(reply, body, 1)
         sent = 0
         for key, piece in plans[0]:
+            if reply.hold is not None and sent == reply.hold_after:
+                self.wfile.flush()
+                self._hold(reply.hold)
             if reply.cut_after is not None and sent >= reply.cut_after:
                 self._cut = True
                 return
@@ -486,9 +525,14 @@ class FakeOpenAI:
         self.default: Reply = default or Reply()
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0  # replies abandoned because the client hung up mid-way
+        self.in_flight = 0  # chat completion requests received and not yet answered in full
+        self.peak_in_flight = 0  # the most that were ever answered at once
         self._queue: deque[Reply] = deque()
         self._responder: Responder | None = None
-        self._lock = threading.Lock()
+        self._barrier: threading.Barrier | None = None
+        # Reentrant: a wait_for condition may read properties that take the lock themselves.
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.fake = self
@@ -512,8 +556,11 @@ class FakeOpenAI:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket; handlers in a delay give up at once."""
+        """Stop serving and close the socket; handlers in a delay, a hold or the barrier give up at once."""
         self._stopping.set()
+        with self._lock:
+            if self._barrier is not None:
+                self._barrier.abort()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(timeout=5)
@@ -538,6 +585,34 @@ class FakeOpenAI:
         with self._lock:
             self._responder = responder
 
+    def barrier(self, parties: int | None, timeout_s: float = 60.0) -> None:
+        """Hold each chat request until `parties` of them are in flight together, then answer them all;
+        None removes it. A barrier that waits longer than `timeout_s` breaks, and the requests held at it
+        (and every later one) get a 500 that names it, so a test that expected more overlap fails."""
+        with self._lock:
+            self._barrier = threading.Barrier(parties, timeout=timeout_s) if parties else None
+
+    def _pass_barrier(self) -> bool:
+        with self._lock:
+            barrier = self._barrier
+        if barrier is None:
+            return True
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            return False
+        return True
+
+    def wait_for(self, condition: Callable[[FakeOpenAI], bool], timeout_s: float = 60.0) -> None:
+        """Wait until `condition(fake)` holds; re-checked whenever a request arrives, starts or ends, or a
+        client hangs up. AssertionError (with the fake's counts) if it does not hold within `timeout_s`."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: condition(self), timeout=timeout_s):
+                raise AssertionError(
+                    f"the fake never reached the expected state: {len(self.chat_requests)} chat requests,"
+                    f" {self.in_flight} in flight (peak {self.peak_in_flight}), {self.disconnects} disconnects"
+                )
+
     def _next_reply(self, record: RecordedRequest) -> Reply:
         with self._lock:
             responder = self._responder
@@ -551,12 +626,25 @@ class FakeOpenAI:
     # ---- recording ------------------------------------------------------------------------------
 
     def _count_disconnect(self) -> None:
-        with self._lock:
+        with self._changed:
             self.disconnects += 1
+            self._changed.notify_all()
 
     def _add_request(self, record: RecordedRequest) -> None:
-        with self._lock:
+        with self._changed:
             self.requests.append(record)
+            self._changed.notify_all()
+
+    def _enter(self) -> None:
+        with self._changed:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self._changed.notify_all()
+
+    def _leave(self) -> None:
+        with self._changed:
+            self.in_flight -= 1
+            self._changed.notify_all()
 
     @classmethod
     def openai_like(cls, **kwargs) -> FakeOpenAI:

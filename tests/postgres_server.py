@@ -20,6 +20,7 @@ from pathlib import Path
 import psycopg
 
 DEBIAN_BINARIES = "/usr/lib/postgresql/*/bin"
+PORT_ATTEMPTS = 3
 
 
 def find_bin_dir() -> Path | None:
@@ -81,19 +82,25 @@ class PostgresServer:
         if initdb.returncode != 0:
             self._cleanup()
             raise RuntimeError(f"initdb failed: {initdb.stderr or initdb.stdout}")
-        self.port = _free_port()
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        started = self._run(
-            "pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"
-        )
-        if started.returncode != 0:
+        # A port picked free may be taken by another program before PostgreSQL binds it (a busy machine):
+        # then it fails to start, and it tries again on another port.
+        for _attempt in range(PORT_ATTEMPTS):
+            self.port = _free_port()
+            options = (
+                f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
+                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
+            log.unlink(missing_ok=True)
+            started = self._run(
+                "pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"
+            )
+            if started.returncode == 0:
+                return self
             detail = log.read_text(errors="replace")[-2000:] if log.exists() else started.stderr
-            self._cleanup()
-            raise RuntimeError(f"PostgreSQL did not start on port {self.port}: {detail}")
-        return self
+            if "could not bind" not in detail and "already in use" not in detail:
+                break
+        self._cleanup()
+        raise RuntimeError(f"PostgreSQL did not start on port {self.port}: {detail}")
 
     def url(self, database: str = "postgres") -> str:
         """A SQLAlchemy URL for one database of this server."""

@@ -3,7 +3,6 @@
 import json
 import sqlite3
 import threading
-import time
 from collections import defaultdict
 
 import pandas as pd
@@ -22,7 +21,7 @@ from chatlab.compare import (
 from chatlab.events import StreamDone, StreamError
 from chatlab.params import PARAM_NAMES, GenerationParams
 from chatlab.roles import Role
-from chatlab.store import COMPLETE, ERROR, STOPPED, Store
+from chatlab.store import COMPLETE, ERROR, STOPPED, Store, now_iso
 from chatlab.store.migrations import MIGRATIONS
 from chatlab.turn import TurnSettings
 from tests.fake_openai import Reply
@@ -233,7 +232,8 @@ def test_panes_come_back_from_the_store_as_they_were_created(store):
 def test_comparisons_are_listed_and_deleted_with_their_panes(store):
     first = create_comparison(store, PANES[:2], title="first")
     second = create_comparison(store, PANES[:2], title="second")
-    time.sleep(0.002)  # timestamps have millisecond resolution
+    while now_iso() <= store.get_comparison(second).updated_at:
+        pass  # a later stamp than second's, however fast this machine is (no fixed sleep)
     store.update_comparison(first)  # used again: listed first
     assert [c.id for c in store.list_comparisons()] == [first, second]
     pane_id = store.comparison_panes(first)[0].id

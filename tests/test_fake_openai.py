@@ -5,8 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
+
+import pytest
 
 from tests.fake_openai import FakeOpenAI, Reply
 
@@ -133,9 +135,50 @@ def test_survives_concurrent_clients_and_disconnects(fake_openai):
     assert len(fake_openai.chat_requests) == 45
 
 
-def test_stop_frees_the_port():
+def test_stop_closes_its_own_socket_and_thread():
+    # Its own socket, not "is the port free": on a busy machine another process may take the port at once.
     fake = FakeOpenAI().start()
-    port = urlsplit(fake.base_url).port
+    thread = fake._thread
     fake.stop()
-    with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", port)) != 0
+    assert fake._server.socket.fileno() == -1 and not thread.is_alive()
+
+
+def test_a_held_reply_sends_its_first_chunks_then_waits_for_the_test(fake_openai):
+    release = threading.Event()
+    fake_openai.script(Reply(text="abcdefgh", chunk_chars=2, hold=release, hold_after=2))
+    conn = http.client.HTTPConnection("127.0.0.1", fake_openai.port, timeout=10)
+    conn.request("POST", "/v1/chat/completions", body=json.dumps({**CHAT, "stream": True}))
+    response = conn.getresponse()
+    seen = b""
+    while seen.count(b'"content"') < 3:  # the role chunk, then two content chunks
+        seen += response.read1(4096)
+    fake_openai.wait_for(lambda f: f.in_flight == 1)
+    assert b'"ef"' not in seen  # held: the rest comes only once released
+    release.set()
+    seen += response.read()
+    conn.close()
+    contents = [c["choices"][0]["delta"].get("content") for c in sse_events(seen)[:-1] if c["choices"]]
+    assert "".join(filter(None, contents)) == "abcdefgh"
+    fake_openai.wait_for(lambda f: f.in_flight == 0)
+
+
+def test_the_barrier_answers_only_when_enough_requests_are_in_flight_together(fake_openai):
+    fake_openai.barrier(3)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        first = [pool.submit(post, fake_openai, CHAT) for _ in range(2)]
+        fake_openai.wait_for(lambda f: f.in_flight == 2)
+        assert not any(future.done() for future in first)  # two of three: held at the barrier
+        third = pool.submit(post, fake_openai, CHAT)
+        assert [future.result()[0] for future in [*first, third]] == [200, 200, 200]
+    assert fake_openai.peak_in_flight == 3
+
+
+def test_a_barrier_that_never_fills_fails_the_requests_loudly(fake_openai):
+    fake_openai.barrier(2, timeout_s=0.5)
+    status, _, raw = post(fake_openai, CHAT)
+    assert status == 500 and "barrier" in json.loads(raw)["error"]["message"]
+
+
+def test_wait_for_gives_up_with_the_fakes_counts(fake_openai):
+    with pytest.raises(AssertionError, match="0 chat requests, 0 in flight"):
+        fake_openai.wait_for(lambda f: len(f.chat_requests) == 1, timeout_s=0.1)

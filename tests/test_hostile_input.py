@@ -1,9 +1,11 @@
 """Oversized and malformed inputs: each gets a clear message, within bounded memory and time.
 
-Every case runs in a fresh interpreter whose address space is capped (RLIMIT_AS) and which must finish
-before a deadline, so a case that balloons dies of MemoryError and one that hangs is killed, instead of
-taking the test run — or this small machine — down with it. The deadline is generous (the machine is
-shared); it bounds, it does not measure.
+Every case runs in a fresh interpreter whose address space is capped (RLIMIT_AS) and whose CPU time is
+capped (RLIMIT_CPU), so a case that balloons dies of MemoryError and one that spins is killed, instead of
+taking the test run — or this small machine — down with it. CPU seconds, not wall-clock seconds: a
+machine busy with other work slows a case down without using up its allowance, so the bound holds on a
+shared machine and still catches a case that does not end. (A far longer wall-clock limit only keeps a
+child that blocks without using CPU from hanging the run.)
 
 The cap is about twice what the largest normal case needs, measured here: a 20 MB transcript import peaks
 near 590 MB of address space, a 1 MB chat message sent through AppTest near 700 MB. Before the fixes that
@@ -19,6 +21,7 @@ import io
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import textwrap
@@ -37,7 +40,8 @@ from tests.fake_openai import FakeOpenAI, Reply
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 MEMORY_CAP = 1536 * MB
-DEADLINE_S = 180
+CPU_SECONDS = 120  # the largest normal case needs about 15 CPU seconds here
+WALL_CLOCK_S = 1800  # only for a child that blocks without using CPU
 
 # Without these the child reserves address space it never uses, and the cap would measure that instead:
 # glibc keeps a 64 MB arena per thread, and pyarrow's allocator reserves about 1 GB up front.
@@ -46,6 +50,7 @@ CHILD_ENV = {"MALLOC_ARENA_MAX": "2", "ARROW_DEFAULT_MEMORY_POOL": "system", "OP
 PRELUDE = f"""
 import json, os, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_CAP}, {MEMORY_CAP}))
+resource.setrlimit(resource.RLIMIT_CPU, ({CPU_SECONDS}, {CPU_SECONDS + 5}))
 
 def report(**result):
     print("RESULT " + json.dumps(result), flush=True)
@@ -53,7 +58,7 @@ def report(**result):
 
 
 def run_capped(code: str, *args: str | Path, env: dict[str, str] | None = None) -> dict:
-    """Run `code` (which calls report(...)) in a capped child before the deadline; return what it reported."""
+    """Run `code` (which calls report(...)) in a child capped in memory and CPU time; return its report."""
     child_env = {**os.environ, **CHILD_ENV, "PYTHONPATH": str(ROOT), **(env or {})}
     try:
         done = subprocess.run(
@@ -62,10 +67,12 @@ def run_capped(code: str, *args: str | Path, env: dict[str, str] | None = None) 
             env=child_env,
             capture_output=True,
             text=True,
-            timeout=DEADLINE_S,
+            timeout=WALL_CLOCK_S,
         )
     except subprocess.TimeoutExpired:
-        pytest.fail(f"no answer within the {DEADLINE_S} s deadline: the input is not bounded in time")
+        pytest.fail(f"no answer within {WALL_CLOCK_S} s, blocked without using up its CPU allowance")
+    if done.returncode == -signal.SIGXCPU:
+        pytest.fail(f"the child used more than {CPU_SECONDS} CPU seconds: the input is not bounded in time")
     results = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not results:
         pytest.fail(
@@ -79,6 +86,13 @@ def test_the_memory_cap_is_real():
     with pytest.raises(pytest.fail.Exception, match="the child failed"):
         run_capped("report(size=len(bytearray(2 * resource.getrlimit(resource.RLIMIT_AS)[0])))")
     assert run_capped("report(size=len(bytearray(100 * 1024 * 1024)))") == {"size": 100 * MB}
+
+
+def test_the_cpu_cap_is_real(monkeypatch):
+    # The proof that a case which spins would fail rather than pass (with a 1 s allowance, to be quick).
+    monkeypatch.setattr(sys.modules[__name__], "PRELUDE", PRELUDE.replace(f"({CPU_SECONDS}, ", "(1, "))
+    with pytest.raises(pytest.fail.Exception, match="more than .* CPU seconds"):
+        run_capped("while True: pass")
 
 
 # Transcript imports ---------------------------------------------------------------------------------------

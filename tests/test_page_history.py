@@ -47,18 +47,6 @@ def test_page_lists_conversations_and_searches_chinese_and_english(app_env):
     assert not at.exception
 
 
-def test_a_malformed_import_is_refused_and_writes_nothing(app_env):
-    store, *_ = seed_store()
-    from chatlab.transcript import TranscriptError, import_transcript
-
-    before = len(store.conversation_summaries())
-    try:
-        import_transcript(store, b"\x00\x01binary", "evil.csv")
-    except TranscriptError:
-        pass
-    assert len(store.conversation_summaries()) == before
-
-
 def test_rename_and_delete_with_confirmation(app_env):
     store, weather, code = seed_store()
     at = history_page().run()
@@ -76,3 +64,18 @@ def test_rename_and_delete_with_confirmation(app_env):
     at.button(key="history.delete.yes").click().run()
     assert store.get_conversation(weather) is None and store.count_messages(weather) == 0
     assert store.get_conversation(code) is not None
+
+
+def test_imports_lead_the_list_marked_imported_with_their_import_time(app_env):
+    from chatlab.transcript import export_conversation, import_transcript
+
+    store, weather, _ = seed_store()
+    data = export_conversation(store, weather, "json")
+    imports = [import_transcript(store, data, "weather.json") for _ in range(2)]
+    at = history_page().run()
+    assert not at.exception
+    table = at.dataframe(key="history.table").value
+    assert list(table["Title"]) == ["Weather chat", "Weather chat", "Code review", "Weather chat"]
+    assert list(table["Kind"]) == ["chat · imported", "chat · imported", "chat", "chat"]
+    newest = store.get_conversation(imports[-1]).imported_at
+    assert table["Updated"].iloc[0] == newest[:16].replace("T", " ")

@@ -1,7 +1,6 @@
 """Several streams at once, fanned into one iterator: order, concurrency, failures, cancel and close."""
 
 import threading
-import time
 from collections import defaultdict
 
 import pytest
@@ -71,21 +70,13 @@ def test_each_streams_events_arrive_complete_and_in_order(client, fake_openai):
 
 
 def test_all_streams_run_at_the_same_time(client, fake_openai):
-    arrived: list[float] = []
-    lock = threading.Lock()
-
-    def slow(request):
-        with lock:
-            arrived.append(time.monotonic())
-        return Reply(text="x" * 40, chunk_chars=4, first_delay_s=0.25, delay_s=0.025)  # ~0.5 s server-side
-
-    fake_openai.script_fn(slow)
-    first_done = None
-    for tagged in run_parallel([client_stream(client, f"s{i}") for i in range(3)]):
-        if isinstance(tagged.event, StreamDone) and first_done is None:
-            first_done = time.monotonic()
-    # Run one after another, the second request would only arrive after the first reply had ended.
-    assert len(arrived) == 3 and max(arrived) < first_done
+    # The fake answers only once all three requests are in flight together. Run one after another, the
+    # second request would never arrive while the first waits: the barrier breaks and the replies fail.
+    fake_openai.barrier(3)
+    events = by_index(list(run_parallel([client_stream(client, f"s{i}") for i in range(3)])))
+    for i in range(3):
+        assert text_of(events[i]) == "Hello from the fake server." and not events[i][-1].interrupted
+    assert fake_openai.peak_in_flight == 3
 
 
 @pytest.mark.parametrize("where", ["factory", "mid_stream"])
@@ -185,24 +176,12 @@ def test_closing_the_iterator_stops_every_worker_and_stores_stopped_replies(stor
 
 
 def test_max_workers_bounds_how_many_requests_run_at_once(client, fake_openai):
-    lock = threading.Lock()
-    active = peak = 0
-
-    def counting(request):
-        # The handler holds the request here for a while, as a slow server would: this is "running".
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
-        time.sleep(0.1)
-        with lock:
-            active -= 1
-        return Reply(text="ok")
-
-    fake_openai.script_fn(counting)
-    events = by_index(list(run_parallel([client_stream(client, str(i)) for i in range(5)], max_workers=2)))
-    assert peak == 2
-    assert [text_of(events[i]) for i in range(5)] == ["ok"] * 5
+    # Answered in pairs: two requests must be in flight together, and a third never joins them.
+    fake_openai.barrier(2)
+    fake_openai.default = Reply(text="ok")
+    events = by_index(list(run_parallel([client_stream(client, str(i)) for i in range(6)], max_workers=2)))
+    assert [text_of(events[i]) for i in range(6)] == ["ok"] * 6
+    assert fake_openai.peak_in_flight == 2
 
 
 def test_no_streams_and_bad_worker_counts():

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -412,57 +410,20 @@ def test_merge_keys_and_anchors_are_allowed(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Hostile documents
+# Hostile documents (the guard itself: tests/test_yamlguard.py)
 
 
-def billion_laughs(levels: int = 9, fanout: int = 9) -> str:
-    lines = ['l0: &l0 "lol"']
-    for i in range(1, levels + 1):
-        refs = ", ".join([f"*l{i - 1}"] * fanout)
-        lines.append(f"l{i}: &l{i} [{refs}]")
-    lines += ["version: 1", "roles:", "  - name: Boom", f"    system: *l{levels}", ""]
-    return "\n".join(lines)
-
-
-def test_billion_laughs_is_refused_before_it_expands(tmp_path):
-    # Expanded, this document would not fit in memory; tests/test_hostile_input.py runs such bombs
-    # under a memory cap and a deadline. Here: the refusal and its message.
-    path = write(tmp_path, billion_laughs())
-    with pytest.raises(RolesError, match="YAML bomb"):
-        load_roles(path)
-
-
-def test_merge_key_bomb_is_refused_before_it_expands(tmp_path):
-    # Two aliases per level: only ~80 aliases, but merging doubles the mapping at every level.
-    lines = ["m0: &m0 {k: v}"] + [f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}]}}" for i in range(1, 41)]
-    path = write(tmp_path, "\n".join(lines) + "\n")
-    with pytest.raises(RolesError, match="YAML bomb"):
-        load_roles(path)
-
-
-def test_too_many_aliases(tmp_path):
+def test_a_yaml_bomb_in_the_roles_file_is_a_roles_error_naming_the_file_and_line(tmp_path):
     refs = ", ".join(["*a"] * 1500)
-    path = write(tmp_path, f"a: &a x\nb: [{refs}]\n")
-    with pytest.raises(RolesError, match="more than 1,000 aliases") as info:
-        load_roles(path)
-    assert info.value.line == 2
+    err = error_for(tmp_path, f"a: &a x\nb: [{refs}]\n")
+    assert "more than 1,000 aliases" in str(err) and err.line == 2
 
 
-def test_recursive_alias(tmp_path):
-    err = error_for(tmp_path, "roles: &r\n  - *r\n")
-    assert "recursive" in str(err)
-
-
-def test_oversized_file(tmp_path):
+def test_an_oversized_roles_file_is_refused(tmp_path):
     path = tmp_path / "roles.yaml"
     path.write_text("# " + "x" * MAX_FILE_BYTES + "\n", encoding="utf-8")
     with pytest.raises(RolesError, match="larger than"):
         load_roles(path)
-
-
-def test_deep_nesting(tmp_path):
-    err = error_for(tmp_path, "roles: " + "[" * 3000 + "]" * 3000 + "\n")
-    assert "nested too deeply" in str(err)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -513,11 +474,3 @@ def test_custom_roles_round_trip(tmp_path):
     assert parse_roles(text) == roles
     path = write(tmp_path, text, "export.yaml")
     assert load_roles(path, builtin=False) == [dataclasses.replace(r, builtin=False) for r in roles]
-
-
-def test_core_does_not_import_streamlit():
-    code = "import sys, chatlab.roles, chatlab.prices; sys.exit('streamlit' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr

@@ -3,9 +3,8 @@
 import pytest
 
 from chatlab.store import STREAMING, Store
-from chatlab.store.db import create_store_engine, writer
-from chatlab.store.migrations import MIGRATIONS
 from chatlab.store.search import snippet
+from tests.old_database import old_database
 
 
 def _chat(store, title, *texts, kind="chat", **meta):
@@ -98,18 +97,13 @@ def test_the_index_follows_edits_deletes_and_streaming(store):
 def test_an_interrupted_reply_becomes_searchable(store):
     cid = store.create_conversation("x")
     store.add_message(cid, "assistant", "cut off mid sentence", status=STREAMING)
-    assert store.mark_streaming_interrupted() == 1
+    assert store.interrupt_abandoned_replies() == 1
     assert [h.conversation_id for h in store.search("mid sentence")] == [cid]
 
 
 def test_an_existing_database_is_indexed_when_it_upgrades(db_url):
     """A database made before search existed (m001 and m002 only) gains the index, back-filled."""
-    engine = create_store_engine(db_url)
-    with writer(engine).begin() as db:
-        db.exec_driver_sql("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        for name, fn in MIGRATIONS[:2]:
-            fn(db)
-            db.exec_driver_sql(f"INSERT INTO _migrations VALUES ('{name}', '2026-01-01')")
+    with old_database(db_url, migrations=2) as db:
         db.exec_driver_sql(
             "INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('old', 'kept', 'x', 'x')"
         )
@@ -120,11 +114,10 @@ def test_an_existing_database_is_indexed_when_it_upgrades(db_url):
                 "INSERT INTO messages (conversation_id, seq, turn, role, content, status, created_at, updated_at)"
                 f" VALUES ('old', {seq}, 1, 'user', '{content}', '{status}', 'x', 'x')"
             )
-    engine.dispose()
     store = Store(url=db_url)
     assert [h.seq for h in store.search("天气很")] == [1]
     assert [h.seq for h in store.search("天气")] == [1]
-    assert store.mark_streaming_interrupted() == 1
+    assert store.interrupt_abandoned_replies() == 1
     assert [h.seq for h in store.search("天气")] == [2, 1]
     store.close()
 

@@ -144,7 +144,7 @@ def test_a_reply_left_streaming_by_a_dead_process_becomes_interrupted(db_url):
     store.add_message(cid, "user", "q")
     store.add_message(cid, "assistant", "half a rep", status=STREAMING)
     restarted = Store(url=db_url)
-    assert restarted.mark_streaming_interrupted() == 1
+    assert restarted.interrupt_abandoned_replies() == 1
     reply = restarted.messages(cid)[-1]
     assert (reply.status, reply.content) == (INTERRUPTED, "half a rep")
     assert reply.error == APP_STOPPED  # the note says why, not "the server sent no finish reason"

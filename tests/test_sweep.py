@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -242,27 +241,17 @@ def test_errors_are_counted_and_do_not_stop_the_sweep(fake_openai, client):
 
 @pytest.mark.parametrize("max_workers", [1, 3])
 def test_max_workers_bounds_concurrent_requests(fake_openai, client, max_workers):
-    lock = threading.Lock()
-    active = [0, 0]  # now, most seen
-
-    def respond(request):
-        with lock:
-            active[0] += 1
-            active[1] = max(active[1], active[0])
-        time.sleep(0.08)
-        with lock:
-            active[0] -= 1
-        return None
-
-    fake_openai.script_fn(respond)
+    # Answered in groups of max_workers: that many must be in flight together, and never one more.
+    fake_openai.barrier(max_workers)
     s = spec(axes=(("temperature", (0.0, 0.5, 1.0)),), samples=3)
     samples = list(run_sweep(client, s, max_workers=max_workers))
-    assert len(samples) == 9
-    assert active[1] == max_workers
+    assert len(samples) == 9 and all(x.ok for x in samples)
+    assert fake_openai.peak_in_flight == max_workers
 
 
 def slow_after(fake: FakeOpenAI, fast: int) -> None:
-    """The first `fast` requests answer at once; later ones trickle for ~6 s."""
+    """The first `fast` requests answer at once; later ones trickle a chunk every 50 ms for hours, so they
+    never finish during a test (the worker sees an event often enough to notice it was told to stop)."""
     lock = threading.Lock()
     count = [0]
 
@@ -272,21 +261,30 @@ def slow_after(fake: FakeOpenAI, fast: int) -> None:
             n = count[0]
         if n <= fast:
             return Reply(text="quick reply")
-        return Reply(text="slow " * 30, chunk_chars=5, delay_s=0.2)
+        return Reply(text="slow " * 200_000, chunk_chars=5, delay_s=0.05)
 
     fake.script_fn(respond)
 
 
-def wait_for(condition, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+@pytest.fixture
+def guard(fake_openai):
+    """Stops the fake after 60 s: a sweep that waited for the endless replies then ends and fails its test
+    (`guard.is_alive()` is False) instead of hanging it."""
+    timer = threading.Timer(60, fake_openai.stop)
+    timer.start()
+    yield timer
+    timer.cancel()
 
 
-def test_cancel_keeps_finished_samples_and_closes_running_calls(fake_openai, client):
+def join_sweep_workers() -> None:
+    """Wait for every sweep worker to end: after that, every request the sweep made has reached the fake
+    (a worker learns of its stop from an event, which comes only after the fake recorded the request)."""
+    for thread in [t for t in threading.enumerate() if t.name.startswith("chatlab-sweep")]:
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "a sweep worker did not notice it was stopped"
+
+
+def test_cancel_keeps_finished_samples_and_closes_running_calls(fake_openai, client, guard):
     k, max_workers = 3, 2
     slow_after(fake_openai, fast=k)
     cancel = threading.Event()
@@ -296,34 +294,29 @@ def test_cancel_keeps_finished_samples_and_closes_running_calls(fake_openai, cli
         kept.append(sample)
         if len(kept) == k:
             # Replacements start as results are consumed, so a slow call is on its way: let it arrive.
-            assert wait_for(lambda: len(fake_openai.chat_requests) > k)
+            fake_openai.wait_for(lambda f: len(f.chat_requests) > k)
             cancel.set()
-            cancelled_at = time.monotonic()
-    ended_after = time.monotonic() - cancelled_at
 
-    assert len(kept) >= k and all(x.ok and x.text == "quick reply" for x in kept)
-    assert ended_after < 1.0  # did not wait for the slow replies
-    assert wait_for(lambda: fake_openai.disconnects >= 1)  # the running slow call was closed
-    time.sleep(0.3)  # a request launched just before the cancel may still have been on its way
-    sent = len(fake_openai.chat_requests)
-    assert sent <= k + max_workers
-    time.sleep(0.3)
-    assert len(fake_openai.chat_requests) == sent  # nothing launched after the cancel
+    assert guard.is_alive()  # the sweep ended while the slow replies were still streaming
+    assert len(kept) == k and all(x.ok and x.text == "quick reply" for x in kept)
+    fake_openai.wait_for(lambda f: f.disconnects >= 1)  # the running slow call was closed
+    join_sweep_workers()
+    # Nothing was launched after the cancel: k - 1 replacements plus the first max_workers calls.
+    assert len(fake_openai.chat_requests) <= k - 1 + max_workers
 
 
-def test_closing_the_iterator_stops_the_sweep_quickly(fake_openai, client):
+def test_closing_the_iterator_stops_the_sweep_quickly(fake_openai, client, guard):
     slow_after(fake_openai, fast=1)
     max_workers = 3
     iterator = run_sweep(client, spec(samples=5), max_workers=max_workers)
     first = next(iterator)
-    assert wait_for(lambda: len(fake_openai.chat_requests) == max_workers)  # two slow calls running
-    started = time.monotonic()
+    fake_openai.wait_for(lambda f: len(f.chat_requests) == max_workers)  # two slow calls running
     iterator.close()
-    assert time.monotonic() - started < 1.0
+    assert guard.is_alive()  # close() did not wait for the slow replies
     assert first.text == "quick reply"
-    assert wait_for(lambda: fake_openai.disconnects >= 1)
-    time.sleep(0.3)
-    assert len(fake_openai.chat_requests) <= 1 + max_workers
+    fake_openai.wait_for(lambda f: f.disconnects >= 2)  # both slow calls were closed
+    join_sweep_workers()
+    assert len(fake_openai.chat_requests) == max_workers  # and none replaced them
 
 
 # ---- validation ----------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from chatlab.transcript import (
     MAX_IMPORT_MESSAGES,
     ImportedTranscript,
     TranscriptError,
+    export_archive,
+    export_conversation,
     import_transcript,
     read_transcript,
     to_dataframe,
@@ -279,25 +281,107 @@ def test_json_round_trip_is_exact(store, conversation_id):
     assert new_id != conversation_id
     second = to_json_bytes(*_export(store, new_id))
 
-    def without_ids(data: bytes) -> dict:
+    def without_ids_and_dates(data: bytes) -> dict:
         doc = json.loads(data)
-        del doc["conversation"]["id"]
+        for name in (
+            "id",
+            "created_at",
+            "updated_at",
+            "imported_at",
+            "original_created_at",
+            "original_updated_at",
+        ):
+            del doc["conversation"][name]
         for m in doc["messages"]:
             del m["id"], m["conversation_id"]
         return doc
 
-    assert without_ids(second) == without_ids(first)
+    # Every message exactly; the conversation's own dates are the import's (next test).
+    assert without_ids_and_dates(second) == without_ids_and_dates(first)
     new = store.get_conversation(new_id)
-    assert (new.title, new.created_at, new.updated_at, new.role_name, new.system_prompt, new.model) == (
+    assert (new.title, new.role_name, new.system_prompt, new.model) == (
         conversation.title,
-        conversation.created_at,
-        conversation.updated_at,
         conversation.role_name,
         conversation.system_prompt,
         conversation.model,
     )
+    assert (new.original_created_at, new.original_updated_at) == (
+        conversation.created_at,
+        conversation.updated_at,
+    )
     # Re-importing never clashes with the first import.
     assert import_transcript(store, first, "chat.json") not in (conversation_id, new_id)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_an_import_is_a_new_conversation_dated_and_listed_by_the_import(store, conversation_id, fmt):
+    conversation, messages = _export(store, conversation_id)
+    data = (
+        to_json_bytes(conversation, messages)
+        if fmt == "json"
+        else to_csv_bytes(to_dataframe(*_export(store, conversation_id)))
+    )
+    recent = store.create_conversation("made today")  # newer than the 2025 conversation in the file
+    imports = [import_transcript(store, data, f"chat.{fmt}") for _ in range(3)]
+
+    # The three imports lead the history list, newest first, each marked with its own import time...
+    summaries = store.conversation_summaries()
+    assert [s.id for s in summaries[:4]] == [*reversed(imports), recent]
+    assert all(s.imported_at for s in summaries[:3]) and summaries[3].imported_at is None
+    assert summaries[0].imported_at > summaries[1].imported_at > summaries[2].imported_at
+    # ...dated by it, while the dates the file carried stay beside them and messages keep their own.
+    first = store.get_conversation(imports[0])
+    assert (
+        first.created_at == first.updated_at == first.imported_at > store.get_conversation(recent).created_at
+    )
+    assert first.original_created_at.startswith("2025-01-02")
+    assert first.original_updated_at.startswith("2025-01-02")
+    assert [m.created_at for m in store.messages(imports[0])] == [m.created_at for m in messages]
+
+
+def test_an_imported_conversation_exported_and_imported_again_keeps_its_first_dates(store, conversation_id):
+    first = import_transcript(store, to_json_bytes(*_export(store, conversation_id)), "chat.json")
+    exported = json.loads(to_json_bytes(*_export(store, first)))
+    assert exported["conversation"]["imported_at"] == store.get_conversation(first).imported_at
+    again = store.get_conversation(import_transcript(store, json.dumps(exported).encode(), "again.json"))
+    original = store.get_conversation(conversation_id)
+    assert (again.original_created_at, again.original_updated_at) == (
+        original.created_at,
+        original.updated_at,
+    )
+    assert again.imported_at > exported["conversation"]["imported_at"]
+
+
+def test_markdown_of_an_import_shows_when_it_was_imported_and_its_original_dates(store, conversation_id):
+    cid = import_transcript(store, to_json_bytes(*_export(store, conversation_id)), "chat.json")
+    conversation = store.get_conversation(cid)
+    md = to_markdown(conversation, store.messages(cid))
+    assert f"- **Imported:** {conversation.imported_at}" in md
+    assert "- **Originally created:** 2025-01-02T03:04:05.000+00:00" in md
+    assert "**Created:**" not in md
+
+
+def test_markdown_names_the_role_on_each_turn_where_it_changed(store):
+    cid = store.create_conversation("switching", role_name="Pirate", system_prompt="Talk like a pirate.")
+    for turn, (role, prompt) in enumerate(
+        [("Tutor", "Teach."), ("Tutor", "Teach."), ("Pirate", "Talk like a pirate.")], start=1
+    ):
+        store.add_message(cid, "user", f"question {turn}", role_name=role)
+        store.add_message(cid, "assistant", f"answer {turn}", role_name=role, system_prompt=prompt)
+    md = to_markdown(store.get_conversation(cid), store.messages(cid))
+    assert "- **Roles:** Tutor → Pirate" in md
+    sections = md.split("## Role: ")
+    assert [s.split("\n", 1)[0] for s in sections[1:]] == ["Tutor", "Pirate"]
+    tutor, pirate = sections[1:]
+    assert "Teach." in tutor and "answer 1" in tutor and "answer 2" in tutor and "answer 3" not in tutor
+    assert "Talk like a pirate." in pirate and "answer 3" in pirate
+    # The header no longer claims the last role's prompt for the whole conversation.
+    assert "Talk like a pirate." not in sections[0]
+
+
+def test_markdown_of_a_one_role_conversation_names_it_once_in_the_header(store, conversation_id):
+    md = to_markdown(*_export(store, conversation_id))
+    assert "- **Role:** 翻译官" in md and "## Role:" not in md
 
 
 def test_json_detected_by_content(store, conversation_id):
@@ -603,3 +687,31 @@ def test_add_messages_bulk_is_one_transaction(store):
             cid, [{"role": "user", "content": "c", "seq": 9}, {"role": "user", "content": "d", "seq": 9}]
         )
     assert store.count_messages(cid) == 2
+
+
+# Downloads of many --------------------------------------------------------------------------------------
+
+
+def test_an_archive_holds_one_importable_file_per_conversation(store):
+    ids = []
+    for title in ("first", "第二个"):
+        cid = store.create_conversation(title)
+        store.add_message(cid, "user", f"hello from {title}")
+        store.add_message(cid, "assistant", "hi", model="gpt-4o-mini", prompt_tokens=3, completion_tokens=1)
+        ids.append(cid)
+    for fmt in ("csv", "json"):
+        archive = zipfile.ZipFile(io.BytesIO(export_archive(store, ids, fmt)))
+        assert sorted(archive.namelist()) == sorted(f"chatlab-{cid}.{fmt}" for cid in ids)
+        for name in archive.namelist():
+            new_id = import_transcript(store, archive.read(name), name)
+            assert store.count_messages(new_id) == 2
+    assert export_conversation(store, ids[1], "md").decode().startswith("# 第二个")
+    with pytest.raises(ValueError, match="unknown export format"):
+        export_conversation(store, ids[0], "xlsx")
+
+
+def test_a_binary_file_is_refused_and_nothing_is_written(store):
+    before = _count_conversations(store)
+    with pytest.raises(TranscriptError, match="NUL bytes"):
+        import_transcript(store, b"\x00\x01binary", "evil.csv")
+    assert _count_conversations(store) == before

@@ -194,14 +194,55 @@ def m004_message_totals_index(db: Connection) -> None:
 
 
 @migration
-def m005_reasoning_tokens(db: Connection) -> None:
+def m005_stream_owners(db: Connection) -> None:
+    # Which process streams each reply, so that a process starting up interrupts only replies whose
+    # process is gone (chatlab/store/owners.py has the rules). heartbeat_at is the database's clock in
+    # seconds since the epoch. Replies stored before this migration have no owner: they are treated as
+    # abandoned, as every start treated them before. The partial index keeps the check a page makes on
+    # each rerun ("does this conversation have a streaming reply?") a lookup among streaming rows only.
+    _run_script(
+        db,
+        """
+        CREATE TABLE processes (
+            id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            pid_start TEXT,
+            pid_space TEXT,
+            started_at TEXT NOT NULL,
+            heartbeat_at {real} NOT NULL
+        );
+        ALTER TABLE messages ADD COLUMN stream_owner TEXT;
+        CREATE INDEX messages_streaming_by_conversation ON messages (conversation_id)
+            WHERE status = 'streaming';
+        """.format(**_TYPES[_dialect(db)]),
+    )
+
+
+@migration
+def m006_conversation_imports(db: Connection) -> None:
+    # An imported transcript is a new conversation made now: it is dated and sorted by its import time,
+    # and keeps the dates it carried (its original first and last activity) beside them. NULL for
+    # conversations made here, and for imports made before this migration (they cannot be told apart).
+    _run_script(
+        db,
+        """
+        ALTER TABLE conversations ADD COLUMN imported_at TEXT;
+        ALTER TABLE conversations ADD COLUMN original_created_at TEXT;
+        ALTER TABLE conversations ADD COLUMN original_updated_at TEXT;
+        """,
+    )
+
+
+@migration
+def m007_reasoning_tokens(db: Connection) -> None:
     # Reasoning models bill the tokens they think with as completion tokens; the usage line and tables
     # show how many of them were reasoning (usage.completion_tokens_details.reasoning_tokens).
     _run(db, ["ALTER TABLE messages ADD COLUMN reasoning_tokens INTEGER"])
 
 
 @migration
-def m006_probes_and_notes(db: Connection) -> None:
+def m008_probes_and_notes(db: Connection) -> None:
     # What a capability probe found per endpoint and model (chatlab/probe.py), and, per reply, the
     # notes on what was changed from the user's settings (a parameter left out, renamed, retried without).
     _run(

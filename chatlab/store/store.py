@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
+from chatlab.store import owners
 from chatlab.store.db import POSTGRESQL, create_store_engine, database_url, sqlite_path, writer
 from chatlab.store.migrations import apply_migrations
 from chatlab.store.search import SearchHit, match_messages, snippet
 
 # Statuses of a stored message. A reply is written while it streams, so a crash leaves it 'streaming';
-# the next process start turns such rows into 'interrupted'.
+# the next process start turns such rows into 'interrupted' if the process streaming them is gone
+# (chatlab.store.owners).
 STREAMING, COMPLETE, INTERRUPTED, STOPPED, ERROR = "streaming", "complete", "interrupted", "stopped", "error"
 APP_STOPPED = "Chat Lab was stopped while this reply was arriving."
 
@@ -39,6 +41,9 @@ class Conversation:
     endpoint_name: str | None = None
     comparison_id: str | None = None  # set on the pane conversations of a comparison
     pane_index: int | None = None  # the pane's position in its comparison, from 0
+    imported_at: str | None = None  # set when made by importing a transcript (also its created_at)
+    original_created_at: str | None = None  # an import's own dates, as the file carried them
+    original_updated_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,9 +129,13 @@ class ConversationSummary:
     completion_tokens: int
     cost_usd: float | None  # None when no reply has a price
     comparison_id: str | None
+    imported_at: str | None = None  # an imported conversation: when (it also sorts by it)
 
 
 _MESSAGE_COLUMNS = [f.name for f in fields(Message)]
+# Columns a new message may set that are not Message fields: the process that streams a reply (an
+# internal detail, so it stays out of Message and so out of every export).
+_APPEND_COLUMNS = {*_MESSAGE_COLUMNS, "stream_owner"}
 _METRIC_COLUMNS = [f.name for f in fields(ReplyMetrics)]
 # Columns the caller may set; JSON-encoded ones are stored under a *_json column.
 _JSON_FIELDS = {"params": "params_json", "request": "request_json", "notes": "notes_json"}
@@ -179,6 +188,14 @@ _NEXT_SEQ = text(
 )
 _TOUCH = text("UPDATE conversations SET updated_at = :updated_at WHERE id = :id")
 _LOCK_CONVERSATION = text("SELECT 1 FROM conversations WHERE id = :id FOR UPDATE")
+# Status stays in the condition: a reply that finished meanwhile keeps its own status.
+_INTERRUPT = text(
+    "UPDATE messages SET status = :interrupted, updated_at = :now, error = COALESCE(error, :why)"
+    " WHERE status = :streaming AND id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_FORGET_PROCESSES = text("DELETE FROM processes WHERE id IN :ids").bindparams(
+    bindparam("ids", expanding=True)
+)
 _DELETE_MESSAGES = text("DELETE FROM messages WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
 
 
@@ -192,6 +209,7 @@ class Store:
         self._engine = create_store_engine(self.url)
         self._writer = writer(self._engine)
         self.dialect = self._engine.dialect.name
+        self._registered_as: str | None = None  # this process's owner id once registered (stream_owner)
         apply_migrations(self._engine)
 
     @property
@@ -294,10 +312,11 @@ class Store:
                    COALESCE(SUM(m.prompt_tokens), 0) AS prompt_tokens,
                    COALESCE(SUM(m.completion_tokens), 0) AS completion_tokens,
                    SUM(m.cost_usd) AS cost_usd,
-                   c.comparison_id
+                   c.comparison_id, c.imported_at
             FROM (SELECT * FROM conversations c {where_sql}ORDER BY c.updated_at DESC LIMIT :limit) AS c
             LEFT JOIN messages m ON m.conversation_id = c.id
-            GROUP BY c.id, c.title, c.kind, c.created_at, c.updated_at, c.model, c.role_name, c.comparison_id
+            GROUP BY c.id, c.title, c.kind, c.created_at, c.updated_at, c.model, c.role_name, c.comparison_id,
+                     c.imported_at
             ORDER BY c.updated_at DESC
             """,
             params,
@@ -410,8 +429,11 @@ class Store:
     def add_message(
         self, conversation_id: str, role: str, content: str = "", *, turn: int | None = None, **meta
     ) -> int:
-        """Append a message; `turn` defaults to a new turn for user messages, the last turn otherwise."""
-        unknown = set(meta) - set(_MESSAGE_COLUMNS)
+        """Append a message; `turn` defaults to a new turn for user messages, the last turn otherwise.
+
+        A reply about to stream passes `stream_owner=store.stream_owner()`.
+        """
+        unknown = set(meta) - _APPEND_COLUMNS
         if unknown:
             raise TypeError(f"unknown message fields: {sorted(unknown)}")
         stamp = meta.pop("created_at", None) or now_iso()
@@ -521,13 +543,79 @@ class Store:
         if message_ids:
             self._write(_DELETE_MESSAGES, {"ids": list(message_ids)})
 
-    def mark_streaming_interrupted(self) -> int:
-        """Replies left 'streaming' by a process that died are interrupted; returns how many."""
-        return self._write(
-            "UPDATE messages SET status = :interrupted, updated_at = :now, error = COALESCE(error, :why)"
-            " WHERE status = :streaming",
-            {"interrupted": INTERRUPTED, "now": now_iso(), "streaming": STREAMING, "why": APP_STOPPED},
+    # Stream owners (see chatlab.store.owners) ----------------------------------------------------
+
+    def stream_owner(self) -> str:
+        """This process's owner id, for a reply it is about to stream; the first call registers the process
+        in this database and keeps its heartbeat going while the process lives."""
+        me = owners.this_process()
+        if self._registered_as != me.id:  # also after a fork: the child is another owner
+            self.heartbeat()
+            self._registered_as = me.id
+            owners.keep_alive(self)
+        return me.id
+
+    def heartbeat(self) -> None:
+        """Record this process as alive now (the heartbeat thread calls it every few seconds)."""
+        with self._writer.begin() as db:
+            owners.beat(db, owners.this_process())
+
+    def retire(self) -> None:
+        """This process stops streaming into this database (at exit): other processes may interrupt its
+        unfinished replies at once."""
+        self._write("DELETE FROM processes WHERE id = :id", {"id": owners.this_process().id})
+
+    def abandoned_replies(
+        self, conversation_id: str | None = None, *, stale_after_s: float = owners.STALE_AFTER_S
+    ) -> list[int]:
+        """Ids of 'streaming' replies (of one conversation, or all) whose streaming process is gone."""
+        # 'streaming' is spelled out, not bound: only a literal lets the planner use the partial indexes.
+        where = " AND m.conversation_id = :cid" if conversation_id is not None else ""
+        rows = self._rows(
+            f"""
+            SELECT m.id AS message_id, p.id, p.host, p.pid, p.pid_start, p.pid_space, p.heartbeat_at,
+                   {owners.db_now(self.dialect)} AS read_at
+            FROM messages m LEFT JOIN processes p ON p.id = m.stream_owner
+            WHERE m.status = 'streaming'{where}
+            ORDER BY m.id
+            """,
+            {"cid": conversation_id},
         )
+        return [r.pop("message_id") for r in rows if owners.is_gone(_owner(r), stale_after_s)]
+
+    def interrupt_abandoned_replies(
+        self, conversation_id: str | None = None, *, stale_after_s: float = owners.STALE_AFTER_S
+    ) -> int:
+        """Mark interrupted the 'streaming' replies whose process is gone; returns how many.
+
+        Called once when a process starts (every conversation), and by a page about to show a
+        conversation, so a reply a dead sibling process left behind shows as interrupted, with Retry.
+        """
+        abandoned = self.abandoned_replies(conversation_id, stale_after_s=stale_after_s)
+        if conversation_id is None:
+            self._forget_gone_processes(stale_after_s)
+        if not abandoned:
+            return 0
+        return self._write(
+            _INTERRUPT,
+            {
+                "interrupted": INTERRUPTED,
+                "now": now_iso(),
+                "streaming": STREAMING,
+                "why": APP_STOPPED,
+                "ids": abandoned,
+            },
+        )
+
+    def _forget_gone_processes(self, stale_after_s: float) -> None:
+        # One row is added per process start: drop those of processes that are gone.
+        rows = self._rows(
+            f"SELECT id, host, pid, pid_start, pid_space, heartbeat_at, {owners.db_now(self.dialect)} AS read_at"
+            " FROM processes"
+        )
+        gone = [r["id"] for r in rows if owners.is_gone(_owner(r), stale_after_s)]
+        if gone:
+            self._write(_FORGET_PROCESSES, {"ids": gone})
 
     # Search --------------------------------------------------------------------------------------
 
@@ -563,6 +651,21 @@ class Store:
             )
             for r in rows
         ]
+
+
+def _owner(row: Mapping) -> owners.Owner | None:
+    """The owner in a row read with the processes columns; None when the reply names no living row."""
+    if row["id"] is None:
+        return None
+    return owners.Owner(
+        id=row["id"],
+        host=row["host"],
+        pid=row["pid"],
+        pid_start=row["pid_start"],
+        pid_space=row["pid_space"],
+        heartbeat_at=row["heartbeat_at"],
+        read_at=row["read_at"],
+    )
 
 
 def _sql(sql):

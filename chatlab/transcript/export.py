@@ -88,31 +88,62 @@ def _params_text(params: dict) -> str:
     )
 
 
+def _turn_roles(messages: list[Message]) -> dict[int, tuple[str, str | None]]:
+    """Each turn's role and system prompt, from its reply (which records what was sent) or its message."""
+    roles: dict[int, tuple[str, str | None]] = {}
+    for m in messages:
+        if m.role_name and (m.turn not in roles or m.role == "assistant" and roles[m.turn][1] is None):
+            roles[m.turn] = (m.role_name, m.system_prompt or None)
+    return roles
+
+
 def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
     """A readable transcript: header (model, role, system prompt), then one section per message.
 
     Message content is included verbatim (it is usually Markdown already). An assistant heading names the
-    choice (1-based) only when its turn produced several choices.
+    choice (1-based) only when its turn produced several choices. When the role changed during the
+    conversation, the header lists the roles and each turn where one takes over names it, with its
+    system prompt.
     """
     lines = [f"# {conversation.title or 'Untitled conversation'}", ""]
     model = conversation.model or next((m.model for m in messages if m.model), None)
+    turn_roles = _turn_roles(messages)
+    sequence = [name for name, _ in turn_roles.values()]
+    switches = [name for index, name in enumerate(sequence) if index == 0 or name != sequence[index - 1]]
+    several_roles = len(switches) > 1
+    role = " → ".join(switches) if several_roles else conversation.role_name
+    if conversation.imported_at:
+        dates = [
+            ("Imported", conversation.imported_at),
+            ("Originally created", conversation.original_created_at),
+            ("Originally updated", conversation.original_updated_at),
+        ]
+    else:
+        dates = [("Created", conversation.created_at)]
     header = [
         ("Model", model),
-        ("Role", conversation.role_name),
+        ("Roles" if several_roles else "Role", role),
         ("Endpoint", conversation.endpoint_name),
-        ("Created", conversation.created_at),
+        *dates,
         ("Messages", str(len(messages))),
     ]
     lines += [f"- **{label}:** {value}" for label, value in header if value]
     lines.append("")
-    if conversation.system_prompt:
+    if conversation.system_prompt and not several_roles:
         lines += ["**System prompt:**", "", conversation.system_prompt, ""]
     choices_per_turn: dict[int, int] = {}
     for m in messages:
         if m.role == "assistant":
             choices_per_turn[m.turn] = choices_per_turn.get(m.turn, 0) + 1
     last_params: dict | None = None
+    current_role: str | None = None
     for m in messages:
+        turn_role = turn_roles.get(m.turn)
+        if several_roles and turn_role and turn_role[0] != current_role:
+            current_role, system_prompt = turn_role
+            lines += [f"## Role: {current_role}", ""]
+            if system_prompt:
+                lines += ["**System prompt:**", "", system_prompt, ""]
         if m.role == "user":
             lines.append("### 🧑 User")
         elif m.role == "system":

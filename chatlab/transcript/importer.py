@@ -14,7 +14,7 @@ from pathlib import Path
 from chatlab.csvfile import CsvFileError, read_rows
 from chatlab.csvfile import unneutralise as _unneutralise
 from chatlab.params import GenerationParams, ParamError
-from chatlab.store import COMPLETE, INTERRUPTED, STREAMING, Store
+from chatlab.store import COMPLETE, INTERRUPTED, STREAMING, Store, now_iso
 from chatlab.textfile import TextFileError, decode_upload
 from chatlab.transcript.schema import (
     _CONVERSATION_TEXT_FIELDS,
@@ -372,6 +372,9 @@ def _read_json(text: str) -> ImportedTranscript:
 def import_transcript(store: Store, data: bytes, filename: str) -> str:
     """Parse the file completely, then store it as a NEW conversation; returns the new conversation id.
 
+    The conversation is made now: it is dated, and sorts in the history, by the time of the import, and
+    is marked imported; the dates the file carried stay in original_created_at / original_updated_at
+    (an export of an earlier import keeps its first original dates). Messages keep their own dates.
     Nothing is written when the file is invalid. The messages go in with one transaction; should that
     fail, the freshly created (empty) conversation is removed again.
     """
@@ -382,16 +385,21 @@ def import_transcript(store: Store, data: bytes, filename: str) -> str:
         for k in ("role_name", "system_prompt", "model", "endpoint_name")
         if conv.get(k) is not None
     }
-    if conv.get("updated_at"):
-        meta["updated_at"] = conv["updated_at"]
+    stamp = now_iso()
     cid = store.create_conversation(
-        conv.get("title") or "", kind=conv.get("kind") or "chat", created_at=conv.get("created_at"), **meta
+        conv.get("title") or "",
+        kind=conv.get("kind") or "chat",
+        created_at=stamp,
+        imported_at=stamp,
+        original_created_at=conv.get("original_created_at") or conv.get("created_at"),
+        original_updated_at=conv.get("original_updated_at") or conv.get("updated_at"),
+        **meta,
     )
     try:
         store.add_messages_bulk(cid, [dict(m) for m in imported.messages])
-        if conv.get("updated_at"):
-            # Adding messages moves updated_at; keep the imported conversation's own value.
-            store.update_conversation(cid, updated_at=conv["updated_at"])
+        # Adding messages moves updated_at to the newest message's date when that is later (a file from a
+        # clock ahead of ours): the import's time is what the history sorts by.
+        store.update_conversation(cid, updated_at=stamp)
     except BaseException:
         store.delete_conversation(cid)
         raise

@@ -2,7 +2,8 @@
 
 Three formats share it: CSV (flat, opens in Excel), JSON (everything, including each reply's request
 record) and Markdown (for reading). CSV and JSON can be imported back (chatlab.transcript.importer); an
-import always creates a new conversation, so importing the same file twice never clashes.
+import always creates a new conversation, so importing the same file twice never clashes, and it is
+dated by the import (marked imported, the file's own dates kept beside).
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ _CONVERSATION_TEXT_FIELDS = (
     "system_prompt",
     "model",
     "endpoint_name",
+    "original_created_at",  # set when the file is itself an export of an imported conversation
+    "original_updated_at",
 )
 
 

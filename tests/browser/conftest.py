@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.harness import StreamlitServer, chromium_available, isolated_env, launch_chromium
 from tests.fake_openai import FakeOpenAI, Reply
+
+# Waits, not measurements: generous, because other test runs (or another Chat Lab) may share the cores.
+TIMEOUT_MS = 60_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -53,6 +58,7 @@ def live_app(tmp_path):
 @pytest.fixture
 def page(chromium, tmp_path):
     context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -70,6 +70,10 @@ def free_port() -> int:
 class StreamlitServer:
     """`python -m streamlit run` with the given environment; `url` once `start()` returns."""
 
+    # A port picked free may be taken by another program before Streamlit binds it (a busy machine):
+    # then Streamlit exits at once, and start() tries again on another port.
+    PORT_ATTEMPTS = 3
+
     def __init__(self, env: dict[str, str], script: str = "app.py", log_path: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -79,6 +83,18 @@ class StreamlitServer:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 60) -> StreamlitServer:
+        for attempt in range(1, self.PORT_ATTEMPTS + 1):
+            if attempt > 1:
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+            if self._start_on_port(timeout_s):
+                return self
+        raise RuntimeError(f"streamlit found no free port in {self.PORT_ATTEMPTS} attempts:\n{self.log()}")
+
+    def _start_on_port(self, timeout_s: float) -> bool:
+        """True once this server answers on self.port; False when the port was taken by someone else."""
+        if getattr(self, "_log", None):
+            self._log.close()
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
@@ -107,14 +123,22 @@ class StreamlitServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if f"Port {self.port} is not available" in self.log() or "already in use" in self.log():
+                    return False
                 raise RuntimeError(f"streamlit exited early:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
-                    if response.read().strip() == b"ok":
-                        return self
-            except OSError:
-                time.sleep(0.2)
+            # Healthy, and it is ours: our own log names the URL (another program on a port we meant to
+            # use would answer the health check too).
+            if self._healthy() and f"127.0.0.1:{self.port}" in self.log():
+                return True
+            time.sleep(0.2)
         raise RuntimeError(f"streamlit did not become healthy in {timeout_s} s:\n{self.log()}")
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
+                return response.read().strip() == b"ok"
+        except OSError:
+            return False
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
@@ -125,7 +149,7 @@ class StreamlitServer:
             return
         # Children first (none with the file watcher off and no offline model, but a crash takes them
         # too); read from /proc while the parent still lives, or they would be re-parented and lost.
-        for child in _children(self.process.pid):
+        for child in descendants(self.process.pid):
             try:
                 os.kill(child, signal.SIGKILL)
             except ProcessLookupError:
@@ -144,7 +168,7 @@ class StreamlitServer:
             self._log.close()
 
 
-def _children(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """Every descendant of `pid` (Linux /proc; [] elsewhere)."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
@@ -153,7 +177,7 @@ def _children(pid: int) -> list[int]:
         except OSError:
             continue
         for kid in kids:
-            found += [kid, *_children(kid)]
+            found += [kid, *descendants(kid)]
     return found
 
 
@@ -185,13 +209,24 @@ def wait_until_idle(page, timeout_ms: int = 30_000) -> None:
     page.wait_for_function(_IDLE_JS, timeout=timeout_ms)
 
 
-def send_chat(page, text: str, timeout_ms: int = 60_000) -> None:
-    """Type a message, press Enter, and wait until its reply has finished streaming."""
+def submit_chat(page, text: str) -> int:
+    """Type a message and press Enter, without waiting for the reply; returns how many chat messages were
+    drawn before (what wait_for_reply needs)."""
     before = page.locator(_MESSAGES).count()
     box = page.locator(_CHAT_BOX)
     box.fill(text)
     box.press("Enter")
+    return before
+
+
+def wait_for_reply(page, before: int, timeout_ms: int = 60_000) -> None:
+    """Wait until the reply to a message submitted when `before` messages were drawn has finished."""
     page.wait_for_function(_REPLY_DONE_JS, arg=before, timeout=timeout_ms)
+
+
+def send_chat(page, text: str, timeout_ms: int = 60_000) -> None:
+    """Type a message, press Enter, and wait until its reply has finished streaming."""
+    wait_for_reply(page, submit_chat(page, text), timeout_ms)
 
 
 # The same two for Playwright's async API: many sessions in one thread (one sync Playwright cannot be

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 from playwright.sync_api import expect
 
 from chatlab.store import APP_STOPPED, INTERRUPTED, STREAMING
-from tests.browser.harness import StreamlitServer, isolated_env, search_history, wait_until_idle
+from tests.browser.harness import StreamlitServer, isolated_env, search_history, submit_chat, wait_until_idle
 from tests.fake_openai import FakeOpenAI, Reply
 
 USER_TEXT = "Tell me the lighthouse keeper's story, slowly"
@@ -50,21 +50,17 @@ def search(page, query: str) -> None:
     search_history(page, query, expect=f"1 message match “{query}”", timeout_ms=DEADLINE_MS)
 
 
-def test_a_reply_cut_by_a_killed_server_is_kept_and_marked_interrupted(chromium, tmp_path):
+def test_a_reply_cut_by_a_killed_server_is_kept_and_marked_interrupted(page, tmp_path):
     fake = FakeOpenAI(default=Reply(text=FULL_REPLY, chunk_chars=8, delay_s=0.05)).start()
     env = isolated_env(tmp_path, base_url=fake.base_url, api_key="sk-crash-test-1357")
     db_path = Path(env["CHATLAB_DB"])
     first = StreamlitServer(env, log_path=tmp_path / "streamlit-first.log").start()
     second = None
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(DEADLINE_MS)
+    context = page.context  # the page fixture's: waits default to 60 s
     try:
-        page = context.new_page()
         page.goto(first.url)
         wait_until_idle(page)
-        box = page.locator("[data-testid=stChatInput] textarea")
-        box.fill(USER_TEXT)
-        box.press("Enter")
+        submit_chat(page, USER_TEXT)
         page.wait_for_function(
             "(word) => [...document.querySelectorAll('[data-testid=stChatMessage]')]"
             ".some(m => (m.innerText.match(new RegExp(word, 'g')) || []).length >= 5)",
@@ -124,7 +120,6 @@ def test_a_reply_cut_by_a_killed_server_is_kept_and_marked_interrupted(chromium,
         assert "Traceback" not in log, log[-5000:]
         assert errors == []
     finally:
-        context.close()
         first.stop()
         if second is not None:
             second.stop()

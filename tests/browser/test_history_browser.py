@@ -15,7 +15,7 @@ def test_search_history_open_a_conversation_and_continue_it(live_app, page):
     wait_until_idle(page)
     search_history(page, "Alexandria", expect="1 message match")
     page.get_by_role("link", name="Open").first.click()
-    page.wait_for_url("**/?c=*", timeout=15_000)
+    page.wait_for_url("**/?c=*", timeout=60_000)
     wait_until_idle(page)
     assert "Alexandria" in page.locator("[data-testid=stChatMessage]").first.inner_text()
 

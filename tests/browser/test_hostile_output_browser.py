@@ -108,8 +108,9 @@ def click_every_link(page, root: str = MESSAGES) -> None:
             # swallow it the way they can a mouse click.
             link.focus()
             page.keyboard.press("Enter")
-            # A moment for a script URL to fire a dialog: this waits, it asserts nothing.
-            page.wait_for_timeout(200)
+            # A script URL runs in the task the key press queued: once the page has run a later task and
+            # drawn a frame, any dialog it fired has been caught (no fixed wait).
+            page.evaluate("() => new Promise(done => setTimeout(() => requestAnimationFrame(done), 0))")
     for other in page.context.pages:
         if other is not page:
             other.close()

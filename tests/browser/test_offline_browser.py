@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
 from chatlab.offline import offline_available
-from tests.browser.harness import StreamlitServer, send_chat, wait_until_idle
+from tests.browser.harness import StreamlitServer, descendants, isolated_env, send_chat, wait_until_idle
 
 
 @pytest.fixture
@@ -20,10 +21,7 @@ def keyless_app(tmp_path):
             pytest.fail(why)
         pytest.skip(why)
     env = {
-        "CHATLAB_DB": str(tmp_path / "offline.sqlite3"),
-        "CHATLAB_SECRETS": str(tmp_path / "none.toml"),
-        "OPENAI_API_KEY": "",
-        "OPENAI_BASE_URL": "",
+        **isolated_env(tmp_path, base_url="", api_key=""),  # no key: the app starts its own local model
         "HTTPS_PROXY": "",
     }
     server = StreamlitServer(env, log_path=tmp_path / "streamlit.log").start()
@@ -31,17 +29,16 @@ def keyless_app(tmp_path):
     server.stop()
 
 
-def llama_children(pid: int) -> list[int]:
+def llama_children(app_pid: int) -> list[int]:
+    """The llama.cpp servers this app started: its own descendants only, never another Chat Lab's."""
     found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    cmd = f.read().replace(b"\0", b" ")
-            except OSError:
-                continue
-            if b"llama_cpp.server" in cmd and int(entry) != pid:
-                found.append(int(entry))
+    for pid in descendants(app_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"llama_cpp.server" in command:
+            found.append(pid)
     return found
 
 
@@ -59,11 +56,22 @@ def test_no_key_chats_with_the_local_model_and_marks_usage_estimated(keyless_app
     assert page.errors == []
 
     # Stopping the app stops its llama.cpp server too: no orphan keeps the port.
-    before = llama_children(os.getpid())
-    assert before, "the app should have started a llama.cpp server"
+    started = llama_children(keyless_app.process.pid)
+    assert len(started) == 1, f"the app should have started one llama.cpp server, found {started}"
     keyless_app.process.send_signal(signal.SIGTERM)
     keyless_app.process.wait(timeout=20)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(pid in llama_children(os.getpid()) for pid in before):
-        time.sleep(0.3)
-    assert not any(pid in llama_children(os.getpid()) for pid in before)
+    assert wait_until_gone(started[0], timeout_s=15), "the app's llama.cpp server outlived it"
+
+
+def wait_until_gone(pid: int, timeout_s: float) -> bool:
+    """Whether `pid` ends (or is only a zombie) within `timeout_s`; it is no child of ours to wait() on."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False

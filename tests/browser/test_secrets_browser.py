@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 from tests.browser.harness import StreamlitServer, isolated_env, search_history, send_chat, wait_until_idle
 from tests.fake_openai import FakeOpenAI, Reply
@@ -87,18 +88,34 @@ def choose(page, selectbox, option: str) -> None:
 
 
 def view_code(page, evidence: Evidence, button, label: str) -> str:
-    """Open a "View code" popover and read both tabs; returns the Python and curl text together."""
-    button.click()
-    body = page.locator("[data-testid=stPopoverBody]").last
-    body.wait_for(timeout=15_000)
+    """Open a "View code" popover and read both tabs; returns the Python and curl text together.
+
+    On a busy machine a click can land while the page reruns, which closes the popover or drops the
+    click: each tab is waited for until it is selected, and the popover is reopened as a person would."""
     texts = []
     for tab in ("Python", "curl"):
-        body.get_by_role("tab", name=tab).click()
-        code = body.locator("[data-testid=stCode]:visible").first
-        code.wait_for(timeout=15_000)
-        texts.append(code.inner_text())
+        for attempt in range(3):
+            try:
+                body = page.locator("[data-testid=stPopoverBody]").last
+                if not body.is_visible():
+                    wait_until_idle(page)
+                    button.click()
+                    expect(body).to_be_visible(timeout=20_000)
+                tab_button = body.get_by_role("tab", name=tab)
+                tab_button.click(timeout=20_000)
+                expect(tab_button).to_have_attribute("aria-selected", "true", timeout=20_000)
+                code = body.locator("[data-testid=stCode]:visible").first
+                expect(code).to_be_visible(timeout=20_000)
+                texts.append(code.inner_text())
+                break
+            except (AssertionError, PlaywrightTimeoutError):
+                if attempt == 2:
+                    raise
+                page.keyboard.press("Escape")
+                wait_until_idle(page)
     evidence.add(f"view code: {label}", "\n".join(texts))
     page.keyboard.press("Escape")
+    wait_until_idle(page)
     return "\n".join(texts)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from chatlab.store import STOPPED, Store
 from tests.browser.harness import wait_until_idle
@@ -11,7 +12,10 @@ from tests.fake_openai import Reply
 
 def test_stop_keeps_the_partial_reply_and_the_inputs_come_back(live_app, page, tmp_path):
     server, fake = live_app
-    fake.script(Reply(text="slowly " * 400, chunk_chars=7, delay_s=0.05))
+    # Ten chunks, then the fake holds the reply open until the test ends: it is still streaming whenever
+    # Stop is clicked, however slow the machine.
+    never = threading.Event()
+    fake.script(Reply(text="slowly " * 400, chunk_chars=7, delay_s=0.05, hold=never, hold_after=10))
     page.goto(server.url)
     wait_until_idle(page)
     box = page.locator("[data-testid=stChatInput] textarea")
@@ -20,12 +24,12 @@ def test_stop_keeps_the_partial_reply_and_the_inputs_come_back(live_app, page, t
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stChatMessage]')]"
         ".some(m => (m.innerText.match(/slowly/g) || []).length >= 5)",
-        timeout=20_000,
+        timeout=60_000,
     )
     assert box.is_disabled()  # inputs are disabled while the reply streams
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
     try:
-        page.get_by_text("Stopped by you").wait_for(timeout=15_000)
+        page.get_by_text("Stopped by you").wait_for(timeout=60_000)
     except Exception:
         page.screenshot(path=str(server.log_path.parent / "stop-failure.png"))  # to see what went wrong
         raise
@@ -34,5 +38,5 @@ def test_stop_keeps_the_partial_reply_and_the_inputs_come_back(live_app, page, t
     store = Store(os.path.join(str(server.log_path.parent), "chatlab.sqlite3"))
     [conversation] = store.list_conversations()
     reply = store.messages(conversation.id)[-1]
-    assert reply.status == STOPPED and 5 <= reply.content.count("slowly") < 400
+    assert reply.status == STOPPED and 5 <= reply.content.count("slowly") <= 10
     assert page.errors == []

@@ -2,7 +2,7 @@
 They are stored by chatlab.store.testsets and run by chatlab.batch."""
 
 from chatlab.testsets.files import MESSAGE_COLUMNS, TestSetImport, export_csv, export_jsonl, import_test_set
-from chatlab.testsets.model import TestCase, TestSet, TestSetError, checks_text, from_frame
+from chatlab.testsets.model import TestCase, TestSet, TestSetError, checks_text, from_frame, from_messages
 
 __all__ = [
     "MESSAGE_COLUMNS",
@@ -14,5 +14,6 @@ __all__ = [
     "export_csv",
     "export_jsonl",
     "from_frame",
+    "from_messages",
     "import_test_set",
 ]

@@ -179,3 +179,8 @@ def from_frame(
             )
         )
     return TestSet(name=name, cases=tuple(cases), checks=tuple(checks), description=description)
+
+
+def from_messages(messages: Sequence[str], name: str) -> TestSet:
+    """A test set of free inputs (one case a message, no values, no checks), e.g. for a blind rating."""
+    return TestSet(name=name, cases=tuple(TestCase(m) for m in messages if m.strip()))

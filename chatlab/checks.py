@@ -30,8 +30,8 @@ import jsonschema
 import regex
 
 from chatlab.cjk import HAN
-from chatlab.events import StreamDone, TextDelta
 from chatlab.params import GenerationParams
+from chatlab.reply import collect_reply
 from chatlab.request import build_request
 from chatlab.roles.role import Role, find_role
 from chatlab.roles.variables import MissingValues, render
@@ -195,22 +195,13 @@ class Judge:
         request = build_request(
             self.model, self.messages(check, case_input, reply), self.params, capabilities=self.capabilities
         )
-        parts: list[str] = []
-        done: StreamDone | None = None
-        stream = self.client.stream(request)
-        try:
-            for event in stream:
-                if stop is not None and stop.is_set():
-                    raise CheckError("the run was cancelled while the judge was answering")
-                if isinstance(event, TextDelta) and event.choice == 0:
-                    parts.append(event.text)
-                elif isinstance(event, StreamDone):
-                    done = event
-        finally:
-            stream.close()
+        collected = collect_reply(self.client, request, stop)
+        if collected is None:
+            raise CheckError("the run was cancelled while the judge was answering")
+        text, done = collected
         if done is not None and done.error is not None:
             raise CheckError(f"the judge's request failed: {done.error.message}")
-        return "".join(parts)
+        return text
 
 
 @dataclass(frozen=True)

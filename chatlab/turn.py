@@ -21,15 +21,7 @@ from chatlab.params import GenerationParams
 from chatlab.prices import usage_cost
 from chatlab.request import Request, build_request
 from chatlab.roles.role import Role
-from chatlab.roles.variables import (
-    MissingValues,
-    Variable,
-    find_variables,
-    merge_variables,
-    missing_values,
-    render,
-    render_messages,
-)
+from chatlab.roles.variables import Variable, missing_values, prompt_variables, render_prompt
 from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message, Store
 from chatlab.tokens import estimate_usage
 
@@ -61,8 +53,7 @@ class TurnSettings:
 
     def prompt_variables(self) -> tuple[Variable, ...]:
         """The variables the system prompt and examples use, with their defaults: the fields to show."""
-        texts = [m["content"] for m in self.few_shot if isinstance(m.get("content"), str)]
-        return merge_variables(self.variables, find_variables(self.system_prompt, *texts))
+        return prompt_variables(self.system_prompt, self.few_shot, self.variables)
 
     def missing_values(self) -> tuple[str, ...]:
         """Variables with neither a value nor a default: sending is refused until they are filled in."""
@@ -71,11 +62,7 @@ class TurnSettings:
     def rendered_prompt(self) -> tuple[str, tuple[dict, ...]]:
         """(system prompt, few-shot messages) with the values filled in; MissingValues (a ValueError with a
         message for the page) when a variable has neither a value nor a default."""
-        values = dict(self.values)
-        if missing := self.missing_values():
-            raise MissingValues(missing)  # every name at once, the system prompt's first
-        few_shot = render_messages(self.few_shot, values, self.variables) if self.few_shot else []
-        return render(self.system_prompt, values, self.variables), tuple(few_shot)
+        return render_prompt(self.system_prompt, self.few_shot, dict(self.values), self.variables)
 
 
 def role_settings(

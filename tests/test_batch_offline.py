@@ -56,7 +56,7 @@ def test_twenty_cases_three_roles_three_samples_offline(tmp_path, client) -> Non
         )
     test_set = import_test_set(("\n".join(rows) + "\n").encode(), "geo.csv").test_set
     # max_tokens keeps 180 replies short: llama.cpp serves one request at a time on 2 shared cores.
-    params = GenerationParams(temperature=0.7, max_tokens=4)
+    params = GenerationParams(temperature=0.7, max_tokens=3)
     panes = [p for role in ROLES for p in panes_for([role], model=SHIPPED_ALIAS, presets={"": params})]
     spec = BatchSpec(tuple(panes), test_set, samples=3)
     assert problems(spec) == []

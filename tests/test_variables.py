@@ -279,3 +279,26 @@ def test_a_missing_value_refuses_to_send_and_stores_nothing(tmp_path, fake_opena
         few_shot=[{"role": "user", "content": "in verse"}, {"role": "assistant", "content": "ok"}],
     )
     assert window.split == plain.split
+
+
+def test_the_sweep_renders_the_role_prompt_and_refuses_missing_values() -> None:
+    from chatlab.sweep.plan import SweepSpec, messages_for
+
+    role = Role(
+        name="Guide", system="Talk about {{topic}}, ${Tone:kindly}.", examples=[("{{topic}}?", "Yes.")]
+    )
+    spec = SweepSpec(
+        model="gpt-4o-mini",
+        system_prompt=role.system,
+        few_shot=tuple(role.few_shot_messages()),
+        variables=role.variables,
+        values={"topic": "cats"},
+        prompt="hi",
+        axes=(("temperature", (0.0, 1.0)),),
+    )
+    assert messages_for(spec)[:2] == [
+        {"role": "system", "content": "Talk about cats, kindly."},
+        {"role": "user", "content": "cats?"},
+    ]
+    with pytest.raises(MissingValues, match="Fill in 'topic'"):
+        SweepSpec(model="m", system_prompt=role.system, prompt="hi", axes=(("temperature", (0.0,)),))

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 from chatlab.batch.plan import BatchSpec, Job, jobs, plan_job, problems
 from chatlab.checks import CheckContext, Judge, all_passed, run_checks
-from chatlab.events import StreamDone, TextDelta
 from chatlab.prices import usage_cost
+from chatlab.reply import collect_reply
 from chatlab.store import Store
 from chatlab.store.batches import CANCELLED, FINISHED, BatchRuns, BatchSample
 from chatlab.sweep.pool import run_jobs
@@ -99,20 +99,10 @@ def _sample(
     """One request and its checks; None when the run was cancelled before it finished."""
     case = spec.test_set.cases[job.case]
     request = plan_job(spec, job)
-    parts: list[str] = []
-    done: StreamDone | None = None
-    stream = client.stream(request)
-    try:
-        for event in stream:
-            if stop.is_set():
-                return None
-            if isinstance(event, TextDelta) and event.choice == 0:
-                parts.append(event.text)
-            elif isinstance(event, StreamDone):
-                done = event
-    finally:
-        stream.close()  # drops the connection when cut short
-    text = "".join(parts)
+    collected = collect_reply(client, request, stop)
+    if collected is None:
+        return None
+    text, done = collected
     if done is None:
         error = "The stream ended without a summary."
     else:

@@ -229,3 +229,26 @@ def render_messages(
         else dict(m)
         for m in messages
     ]
+
+
+def prompt_variables(
+    system: str, few_shot: Sequence[Mapping], declared: Iterable[Variable] = ()
+) -> tuple[Variable, ...]:
+    """The variables a system prompt and few-shot messages use, with declared defaults and descriptions."""
+    texts = [m["content"] for m in few_shot if isinstance(m.get("content"), str)]
+    return merge_variables(declared, find_variables(system, *texts))
+
+
+def render_prompt(
+    system: str,
+    few_shot: Sequence[Mapping],
+    values: Mapping[str, str] | None,
+    declared: Iterable[Variable] = (),
+) -> tuple[str, tuple[dict, ...]]:
+    """(system prompt, few-shot messages) with the values filled in; MissingValues names every variable
+    without value or default, the system prompt's first."""
+    declared = tuple(declared)
+    if missing := missing_values(prompt_variables(system, few_shot, declared), values):
+        raise MissingValues(missing)
+    messages = render_messages(few_shot, values, declared) if few_shot else []
+    return render(system, values, declared), tuple(messages)

@@ -17,6 +17,7 @@ The rules, so a prompt means the same thing everywhere (chat, Compare, Sweep, ba
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -96,21 +97,39 @@ def _and_list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def _code_spans(text: str) -> list[tuple[int, int]]:
-    spans = [m.span() for m in _FENCED.finditer(text)]
-    for m in _INLINE.finditer(text):
-        if not any(a <= m.start() < b for a, b in spans):
-            spans.append(m.span())
-    return spans
+class _Spans:
+    """Code regions of a text (fenced blocks, inline code spans), merged and sorted for quick lookups."""
+
+    def __init__(self, text: str):
+        spans = sorted(m.span() for m in _FENCED.finditer(text)) if "```" in text or "~~~" in text else []
+        fenced = _Spans._lookup(spans)
+        inline = [m.span() for m in _INLINE.finditer(text) if not fenced(m.start())]
+        merged: list[list[int]] = []
+        for a, b in sorted(spans + inline):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        self.contains = _Spans._lookup([(a, b) for a, b in merged])
+
+    @staticmethod
+    def _lookup(spans: list[tuple[int, int]]):
+        starts = [a for a, _ in spans]
+
+        def inside(position: int) -> bool:
+            i = bisect.bisect_right(starts, position) - 1
+            return i >= 0 and position < spans[i][1]
+
+        return inside
 
 
 def _matches(text: str):
     """Placeholder and escape matches outside code, in order."""
     if "{" not in text:
         return
-    spans = _code_spans(text) if "`" in text or "~~~" in text else []
+    in_code = _Spans(text).contains if "`" in text or "~~~" in text else (lambda _position: False)
     for m in _PLACEHOLDER.finditer(text):
-        if any(a <= m.start() < b for a, b in spans):
+        if in_code(m.start()):
             continue
         name = m.group("braced") or m.group("dollar")
         if name is not None and len(name) > MAX_NAME_CHARS:

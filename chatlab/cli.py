@@ -35,10 +35,11 @@ from chatlab.profiles import (
     load_secrets,
 )
 from chatlab.request import CHAT, PROTOCOLS
-from chatlab.roles import Role, RolesError, find_role, load_roles_or_default, roles_path
+from chatlab.roles import MissingValues, Role, RolesError, find_role, load_roles_or_default, roles_path
 from chatlab.roles.custom import CustomRoles, all_roles
+from chatlab.roles.variables import variable_key
 from chatlab.store import COMPLETE, ERROR, STOPPED, Message, Store
-from chatlab.turn import TurnSettings, send_turn
+from chatlab.turn import TurnSettings, role_settings, send_turn
 from chatlab.usage import describe_reply
 
 DEFAULT_DEPTH = 10  # as the app's sidebar
@@ -48,6 +49,8 @@ PROMPT = "you> "
 HELP = """Commands:
   /role            list the roles
   /role NAME       switch to another role (its system prompt and default parameters)
+  /var             list the role's variables and their values
+  /var NAME=VALUE  set a variable of the role's prompt (an empty VALUE goes back to the default)
   /reset           start a new conversation
   /save [PATH]     write this conversation as Markdown (default: a file named after it)
   /help            this help
@@ -113,6 +116,13 @@ def _depth(value: str) -> int | None:
     return depth
 
 
+def _var(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
 def _param_type(param: Param) -> Callable[[str], object]:
     def parse(text: str) -> object:
         try:
@@ -158,6 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--yes", action="store_true", help="do not ask before sending the requests")
     chat.add_argument("--role", help="role from roles.yaml (default: the first one); /role lists them")
     chat.add_argument("--model", help="model id (default: the profile's default_model, else one it lists)")
+    chat.add_argument(
+        "--var",
+        type=_var,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for a variable of the role's prompt ({{name}} or ${Name:default}); may be repeated",
+    )
     for param in (PARAMS[name] for name in ROLE_PARAMS):  # every parameter a role may preset
         _add_param_flag(chat, param)
     chat.add_argument(
@@ -284,6 +302,7 @@ class ChatSession:
     model: str
     depth: int | None
     overrides: dict = field(default_factory=dict)  # parameters given on the command line beat the role's
+    values: dict = field(default_factory=dict)  # variable values by name; kept when the role changes
     term: Terminal = field(default_factory=lambda: Terminal(sys.stdout, False))
     conversation_id: str | None = None  # created with the first message, so an idle session stores nothing
     protocol: str = CHAT
@@ -294,18 +313,30 @@ class ChatSession:
 
     def settings(self) -> TurnSettings:
         key = endpoint_key(self.endpoint)
-        return TurnSettings(
+        return role_settings(
+            self.role,
             model=self.model,
+            values=self.values,
             params=self.params,
             context_depth=self.depth,
-            role_name=self.role.name,
-            system_prompt=self.role.system,
-            few_shot=tuple(self.role.few_shot_messages()),
             endpoint_name=self.endpoint.name,
             capabilities=stored_capabilities(self.store, key, self.model, self.protocol),
             protocol=self.protocol,
             findings_key=key,
         )
+
+    def variables_text(self) -> str:
+        """The role's variables as `Name = value`, marking defaults and missing values."""
+        given = {variable_key(k): v for k, v in self.values.items() if v.strip()}
+        parts = []
+        for v in self.role.variables:
+            if v.key in given:
+                parts.append(f"{v.name} = {given[v.key]}")
+            elif v.default is not None:
+                parts.append(f"{v.name} = {v.default} (default)")
+            else:
+                parts.append(f"{v.name} = ? (needs a value: /var {v.name}=...)")
+        return "; ".join(parts)
 
     # -- header and commands
 
@@ -319,6 +350,8 @@ class ChatSession:
         t.line(f"  endpoint  {describe_endpoint(self.endpoint)}")
         t.line(f"  depth     {depth}")
         t.line(f"  params    {params}")
+        if self.role.variables:
+            t.line(f"  vars      {self.variables_text()}")
         t.line(t.dim("Type /help for commands. Ctrl-C stops a reply; Ctrl-D or /exit quits."))
         t.line()
 
@@ -335,6 +368,8 @@ class ChatSession:
             self.switch_role(arg)
         elif name == "role":
             self.list_roles()
+        elif name == "var":
+            self.set_variable(arg)
         elif name in ("reset", "new"):
             self.conversation_id = None
             t.line(t.dim("New conversation: the next message starts it."))
@@ -360,6 +395,21 @@ class ChatSession:
         params = self.params.describe()
         self.term.line(f"Role: {role.name} ({params}). The conversation goes on with the new system prompt.")
 
+    def set_variable(self, arg: str) -> None:
+        t = self.term
+        if arg:
+            name, sep, value = arg.partition("=")
+            if not sep or not name.strip():
+                t.line("Write /var NAME=VALUE (an empty VALUE goes back to the default).")
+                return
+            self.values = {k: v for k, v in self.values.items() if variable_key(k) != variable_key(name)}
+            if value.strip():
+                self.values[name.strip()] = value
+        if self.role.variables:
+            t.line(f"Variables: {self.variables_text()}")
+        else:
+            t.line(f"The role '{self.role.name}' has no variables.")
+
     def save(self, arg: str) -> None:
         t = self.term
         conversation = self.store.get_conversation(self.conversation_id) if self.conversation_id else None
@@ -382,9 +432,13 @@ class ChatSession:
     def send(self, text: str) -> None:
         """Send one message and stream the reply; Ctrl-C stops the reply and keeps what arrived."""
         t = self.term
+        settings = self.settings()
+        if settings.missing_values():
+            t.line(t.red(str(MissingValues(settings.missing_values())) + " Set it with /var NAME=VALUE."))
+            return
         if self.conversation_id is None:
             self.conversation_id = self.store.create_conversation(endpoint_name=self.endpoint.name)
-        events = send_turn(self.store, self.client, self.conversation_id, self.settings(), text)
+        events = send_turn(self.store, self.client, self.conversation_id, settings, text)
         error: StreamError | None = None
         printed = reasoning = False
         try:
@@ -471,6 +525,14 @@ def run_chat(args: argparse.Namespace, term: Terminal, read: Callable[[str], str
     if role is None:
         raise CliError(f"No role named {args.role!r}. Roles: {', '.join(r.name for r in roles)}.", status=2)
     overrides = {name: getattr(args, name) for name in ROLE_PARAMS if getattr(args, name) is not None}
+    values = dict(args.var)
+    known = {v.key for v in role.variables}
+    for name in values:
+        if variable_key(name) not in known:
+            have = ", ".join(v.name for v in role.variables) or "none"
+            raise CliError(
+                f"The role '{role.name}' has no variable {name!r} (its variables: {have}).", status=2
+            )
     try:
         GenerationParams.from_dict({**role.default_params(), **overrides})
     except ParamError as exc:
@@ -492,6 +554,7 @@ def run_chat(args: argparse.Namespace, term: Terminal, read: Callable[[str], str
         protocol=args.api,
         depth=args.depth,
         overrides=overrides,
+        values=values,
         term=term,
     )
     try:

@@ -21,6 +21,7 @@ from chatlab.events import Event
 from chatlab.parallel import Tagged, run_parallel
 from chatlab.params import PARAM_NAMES, GenerationParams
 from chatlab.roles import Role, find_role
+from chatlab.roles.variables import Variable
 from chatlab.store import Conversation, Message, Store
 from chatlab.transcript import DTYPES, param_cells
 from chatlab.turn import TurnSettings, send_turn, title_from
@@ -80,6 +81,8 @@ def _pane_record(pane: PaneSpec) -> dict:
         "system_prompt": s.system_prompt,
         "few_shot": list(s.few_shot),
         "endpoint_name": s.endpoint_name,
+        "variables": [v.to_dict() for v in s.variables],
+        "values": dict(s.values),
     }
 
 
@@ -131,6 +134,8 @@ def panes_from_store(store: Store, comparison_id: str, roles: Iterable[Role] = (
             system_prompt=saved.get("system_prompt", conversation.system_prompt or ""),
             few_shot=tuple(few_shot),
             endpoint_name=saved.get("endpoint_name", conversation.endpoint_name or ""),
+            variables=tuple(Variable(**v) for v in saved.get("variables") or ()),
+            values=saved.get("values") or {},
         )
         panes.append(PaneSpec(settings, label=saved.get("label") or conversation.title))
     return panes

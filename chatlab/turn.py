@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import defaultdict
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 
 from chatlab.capabilities import Capabilities
@@ -21,6 +21,8 @@ from chatlab.params import GenerationParams
 from chatlab.prices import usage_cost
 from chatlab.probe import record_refusal, refused_param, table_name
 from chatlab.request import CHAT, Request, build_request
+from chatlab.roles.role import Role
+from chatlab.roles.variables import Variable, missing_values, prompt_variables, render_prompt
 from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message, Store
 from chatlab.tokens import estimate_usage
 
@@ -42,17 +44,74 @@ class TurnSettings:
     protocol: str = CHAT  # or RESPONSES (chatlab.request)
     # Where a parameter the server refuses is recorded (chatlab.probe.endpoint_key); "" records nothing.
     findings_key: str = ""
+    # system_prompt and few_shot are templates: their placeholders ({{name}}, ${Name:default}) are filled
+    # from `values` (a mapping is accepted) when the request is planned, so the preview, the request sent
+    # and the stored reply all hold the rendered text. `variables`: a role's declared defaults/descriptions.
+    variables: tuple[Variable, ...] = ()
+    values: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.values, Mapping):
+            pairs = tuple((str(k), str(v)) for k, v in self.values.items() if v is not None)
+            object.__setattr__(self, "values", pairs)
+
+    def prompt_variables(self) -> tuple[Variable, ...]:
+        """The variables the system prompt and examples use, with their defaults: the fields to show."""
+        return prompt_variables(self.system_prompt, self.few_shot, self.variables)
+
+    def missing_values(self) -> tuple[str, ...]:
+        """Variables with neither a value nor a default: sending is refused until they are filled in."""
+        return missing_values(self.prompt_variables(), dict(self.values))
+
+    def rendered_prompt(self) -> tuple[str, tuple[dict, ...]]:
+        """(system prompt, few-shot messages) with the values filled in; MissingValues (a ValueError with a
+        message for the page) when a variable has neither a value nor a default."""
+        return render_prompt(self.system_prompt, self.few_shot, dict(self.values), self.variables)
+
+
+def role_settings(
+    role: Role,
+    *,
+    model: str,
+    values: Mapping[str, str] | None = None,
+    params: GenerationParams | None = None,
+    context_depth: int | None = None,
+    endpoint_name: str = "",
+    capabilities: Capabilities | None = None,
+    protocol: str = CHAT,
+    findings_key: str = "",
+) -> TurnSettings:
+    """What a role sends: its system prompt and examples (filled from `values`), its default parameters
+    unless `params` is given."""
+    return TurnSettings(
+        model=model,
+        params=GenerationParams.from_dict(role.default_params()) if params is None else params,
+        context_depth=context_depth,
+        role_name=role.name,
+        system_prompt=role.system,
+        few_shot=tuple(role.few_shot_messages()),
+        endpoint_name=endpoint_name,
+        capabilities=capabilities,
+        protocol=protocol,
+        findings_key=findings_key,
+        variables=role.variables,
+        values=dict(values or {}),
+    )
 
 
 def plan_context(stored: Sequence[Message], settings: TurnSettings, user_text: str) -> ContextWindow:
-    """The exact messages the next request would send (also what the preview shows)."""
+    """The exact messages the next request would send (also what the preview shows).
+
+    Raises MissingValues when a variable of the prompt has neither a value nor a default.
+    """
+    system_prompt, few_shot = settings.rendered_prompt()
     history = conversation_history(stored)
     window = build_context(
-        system_prompt=settings.system_prompt,
+        system_prompt=system_prompt,
         history=history.messages,
         user_text=user_text,
         depth=settings.context_depth,
-        few_shot=settings.few_shot,
+        few_shot=few_shot,
     )
     notes = history.notes(settings.context_depth, window.history_sent)
     return dataclasses.replace(window, notes=notes + window.notes) if notes else window
@@ -107,8 +166,10 @@ def send_turn(
     """Send a new user message (or re-send turn `retry_turn`); the returned stream yields the reply's events.
 
     The user's message and the reply's (empty, 'streaming') row are stored before this returns, so a page
-    drawn right after shows them; the request leaves when the stream is first read.
+    drawn right after shows them; the request leaves when the stream is first read. A variable without a
+    value or default raises MissingValues first, and nothing is stored or sent.
     """
+    system_prompt, _ = settings.rendered_prompt()
     stored = store.messages(conversation_id)
     if retry_turn is not None:
         user_text = _prepare_retry(store, stored, retry_turn)
@@ -126,14 +187,14 @@ def send_turn(
             endpoint_name=settings.endpoint_name,
         )
         turn = max((m.turn for m in stored), default=0) + 1
-        _title_conversation(store, conversation_id, settings, user_text, first=not stored)
+        _title_conversation(store, conversation_id, settings, system_prompt, user_text, first=not stored)
 
     window = plan_context(stored, settings, user_text)
     request = plan_request(settings, window)
     reply_fields = dict(
         turn=turn,
         role_name=settings.role_name,
-        system_prompt=settings.system_prompt,
+        system_prompt=system_prompt,
         model=settings.model,
         endpoint_name=settings.endpoint_name,
         params=settings.params.as_dict(),
@@ -300,11 +361,13 @@ def _prepare_retry(store: Store, stored: Sequence[Message], retry_turn: int) -> 
     return user.content
 
 
-def _title_conversation(store: Store, conversation_id: str, settings: TurnSettings, text: str, first: bool):
+def _title_conversation(
+    store: Store, conversation_id: str, settings: TurnSettings, system_prompt: str, text: str, first: bool
+):
     changes = {
         "model": settings.model,
         "role_name": settings.role_name,
-        "system_prompt": settings.system_prompt,
+        "system_prompt": system_prompt,
         "endpoint_name": settings.endpoint_name,
     }
     if first:

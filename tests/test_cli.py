@@ -373,3 +373,38 @@ def test_probe_command_prints_the_cost_then_the_findings_and_the_chat_follows_th
         )
         assert chat.returncode == 0, chat.stdout + chat.stderr
         assert len(fake.chat_requests) == before + 1 and "temperature" not in fake.last_body
+
+
+def test_variables_from_the_command_line_and_slash_var(
+    tmp_path, fake_openai: FakeOpenAI, chat_factory
+) -> None:
+    """`--var Position="Software Developer"` fills the imported Job Interviewer's prompt; /var changes it."""
+    from chatlab.roles.custom import CustomRoles
+    from chatlab.roles.importer import import_candidates, parse_collection
+
+    csv_text = (
+        "act,prompt,for_devs,type,contributor\n"
+        '"Job Interviewer","I will be the candidate and you will ask me the interview questions for the '
+        '${Position:Software Developer} position about {{topic}}.",FALSE,TEXT,f\n'
+    )
+    custom = CustomRoles(tmp_path / "custom_roles.yaml", builtin=[])
+    import_candidates(custom, parse_collection(csv_text.encode(), "prompts.csv"))
+
+    chat = chat_factory(fake_openai, "--role", "Job Interviewer", "--var", "Position=Software Developer")
+    header = chat.prompt()
+    assert "Position = Software Developer" in header and "topic = ? (needs a value" in header
+    out = chat.say("Hi")
+    assert "Fill in 'topic'" in out and fake_openai.chat_requests == []
+    chat.say("/var topic=Python")
+    chat.say("Hi")
+    system = fake_openai.last_body["messages"][0]["content"]
+    assert "for the Software Developer position about Python." in system
+    chat.say("/var position=Data Engineer")
+    chat.say("Next")
+    assert "for the Data Engineer position" in fake_openai.last_body["messages"][0]["content"]
+
+    result = _run(tmp_path, "chat", "--role", "Job Interviewer", "--var", "Salary=1", fake=fake_openai)
+    assert (
+        result.returncode == 2
+        and "has no variable 'Salary' (its variables: Position, topic)" in result.stdout
+    )

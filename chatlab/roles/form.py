@@ -48,10 +48,13 @@ def role_from_form(
     system: str | None,
     params: Mapping[str, Any],
     examples: list[dict[str, str]],
+    variables: list[dict[str, str]] | None = None,
 ) -> Role:
     """The custom role the editor's fields describe; raises RolesError (a ValueError) saying what to fix.
 
-    `params` holds what each parameter's field holds (see params_from_fields), by parameter name.
+    `params` holds what each parameter's field holds (see params_from_fields), by parameter name;
+    `variables` the defaults and descriptions typed for the prompt's placeholders ({name, default,
+    description}; an empty default means none).
     """
     name = (name or "").strip()
     system = (system or "").strip()
@@ -67,6 +70,10 @@ def role_from_form(
         "system": system,
         "params": params_from_fields(params),
         "examples": examples,
+        "variables": [
+            {k: v for k, v in row.items() if not (k == "default" and v in ("", None))}
+            for row in variables or ()
+        ],
     }
     return Role.from_dict(data, builtin=False)
 

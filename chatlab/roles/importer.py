@@ -1,5 +1,8 @@
 """Import role collections: awesome-chatgpt-prompts CSV or JSON, or a Chat Lab roles YAML export.
 
+Placeholders in a prompt (`${Position:Software Developer}`, `{{topic}}`) become the role's variables, with
+the inline default; a YAML export keeps its declared defaults and descriptions (chatlab.roles.variables).
+
 parse_collection() turns a file into candidates (nothing is stored yet); mark_candidates() flags those
 that duplicate an existing role or trip the adult/jailbreak keyword filter; import_candidates() stores
 the chosen ones in one atomic write. Any problem with the file raises RoleImportError and imports nothing.
@@ -19,6 +22,7 @@ from chatlab.csvfile import CsvFileError, read_rows
 from chatlab.roles.custom import CustomRoles
 from chatlab.roles.library import parse_roles
 from chatlab.roles.role import MAX_NAME_CHARS, Role, RolesError
+from chatlab.roles.variables import Variable, find_variables
 from chatlab.textfile import TextFileError, decode_upload
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -95,6 +99,7 @@ class Candidate:
     description: str = ""
     examples: tuple[tuple[str, str], ...] = ()
     params: tuple[tuple[str, Any], ...] = ()
+    variables: tuple[Variable, ...] = ()  # the placeholders the prompt uses, with defaults and descriptions
     source: str = ""  # where in the file: "row 12", "entry 5", "role 3"
     original_chars: int = 0  # length of the prompt before any cut
     truncated: bool = False
@@ -124,6 +129,7 @@ class Candidate:
             "system": self.system,
             "examples": [{"user": u, "assistant": a} for u, a in self.examples],
             "params": {k: list(v) if k == "stop" else v for k, v in self.params},
+            "variables": [v.to_dict() for v in self.variables],
         }
         return Role.from_dict(data, builtin=False)
 
@@ -262,6 +268,7 @@ def _from_yaml(text: str, filename: str) -> list[Candidate]:
     out = []
     for i, role in enumerate(roles, start=1):
         system, cut = _cap(role.system)
+        used = {v.key for v in find_variables(system, *(text for pair in role.examples for text in pair))}
         description = role.description
         if cut:
             description = f"{description} · {_cut_note(len(role.system))}".strip(" ·")
@@ -274,6 +281,7 @@ def _from_yaml(text: str, filename: str) -> list[Candidate]:
                 description=description,
                 examples=role.examples,
                 params=role.params,
+                variables=tuple(v for v in role.variables if v.key in used),  # a cut may drop one
                 source=f"role {i}",
                 original_chars=len(role.system),
                 truncated=cut,
@@ -317,6 +325,7 @@ def _candidate(fields: dict[str, Any], where: str, source: str, filename: str) -
         language=guess_language(prompt),
         tags=tuple(tags),
         description=" · ".join(notes),
+        variables=find_variables(system),
         source=source,
         original_chars=len(prompt),
         truncated=cut,

@@ -130,7 +130,7 @@ _Dumper.add_representer(
 
 _EXPORT_HEADER = (
     "# Chat Lab roles (schema version 1): see the comment at the top of the shipped roles.yaml.\n"
-    "# Each role: name, description, language (en|zh), system, optional tags, params, examples.\n"
+    "# Each role: name, description, language (en|zh), system, optional tags, params, variables, examples.\n"
 )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from chatlab.params import INT, PARAMS, ROLE_PARAMS, ParamError
+from chatlab.roles.variables import Variable, find_variables, is_variable_name, merge_variables, variable_key
 from chatlab.yamlguard import YamlFileError
 
 LANGUAGES = ("en", "zh")
@@ -21,8 +22,9 @@ MAX_NAME_CHARS = 60
 # Generation parameters a role may preset, in the order they are exported (n and user are per request).
 PARAM_NAMES = ROLE_PARAMS
 
-_ROLE_KEYS = ("name", "description", "language", "system", "examples", "params", "tags")
+_ROLE_KEYS = ("name", "description", "language", "system", "examples", "params", "variables", "tags")
 _EXAMPLE_KEYS = ("user", "assistant")
+_VARIABLE_KEYS = ("name", "default", "description")
 
 
 class RolesError(YamlFileError):
@@ -122,6 +124,69 @@ def _check_tags(tags: Any, fail: _Fail, who: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _variable_text(value: Any, fail: _Fail, who: str, i: int, key: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # `default: 3` in YAML means the text 3
+    if not isinstance(value, str):
+        fail(f"{who}: variable {i + 1}'s '{key}' must be text, got {value!r}", "variables", i, key)
+    return value
+
+
+def _check_variables(variables: Any, fail: _Fail, who: str) -> tuple[Variable, ...]:
+    """Declared variables: a list of {name, default, description} (or Variable objects)."""
+    if variables is None:
+        return ()
+    if isinstance(variables, str | bytes | Mapping) or not isinstance(variables, Iterable):
+        fail(f"{who}: variables must be a list of {{name: ..., default: ..., description: ...}}", "variables")
+    out: dict[str, Variable] = {}
+    for i, item in enumerate(variables):
+        if isinstance(item, Variable):
+            item = item.to_dict()
+        if not isinstance(item, Mapping):
+            fail(f"{who}: variable {i + 1} must be a mapping with at least a 'name'", "variables", i)
+        for key in item:
+            if key not in _VARIABLE_KEYS:
+                fail(
+                    f"{who}: variable {i + 1} has unknown key '{key}'{_did_you_mean(key, _VARIABLE_KEYS)}",
+                    "variables",
+                    i,
+                    key,
+                )
+        name = (_variable_text(item.get("name"), fail, who, i, "name") or "").strip()
+        if not is_variable_name(name):
+            fail(
+                f"{who}: variable {i + 1} needs a 'name' that starts with a letter and holds only letters, "
+                f"digits, _, - or spaces (got {item.get('name')!r})",
+                "variables",
+                i,
+                "name",
+            )
+        if variable_key(name) in out:
+            fail(f"{who}: variable '{name}' is declared twice", "variables", i, "name")
+        default = _variable_text(item.get("default"), fail, who, i, "default")
+        description = _variable_text(item.get("description"), fail, who, i, "description") or ""
+        out[variable_key(name)] = Variable(name, default, " ".join(description.split()))
+    return tuple(out.values())
+
+
+def _role_texts(system: str, examples: Iterable[tuple[str, str]]) -> list[str]:
+    return [system, *(text for pair in examples for text in pair)]
+
+
+def _check_variables_used(declared: tuple[Variable, ...], texts: list[str], fail: _Fail, who: str) -> None:
+    used = {v.key for v in find_variables(*texts)}
+    for i, v in enumerate(declared):
+        if v.key not in used:
+            fail(
+                f"{who}: variable '{v.name}' is declared but the system prompt and examples never use it "
+                f"(write {{{{{v.name}}}}} or ${{{v.name}}} where it goes)",
+                "variables",
+                i,
+            )
+
+
 def _check_language(language: Any, fail: _Fail, who: str) -> str:
     if language is None:
         return "en"
@@ -161,13 +226,17 @@ def _role_from_data(data: Any, *, builtin: bool, fail: _Fail, index: int | None 
         description = ""
     if not isinstance(description, str):
         fail(f"{who}: 'description' must be a string", "description")
+    examples = _check_examples(data.get("examples"), fail, who)
+    variables = _check_variables(data.get("variables"), fail, who)
+    _check_variables_used(variables, _role_texts(system.strip(), examples), fail, who)
     return Role(
         name=name,
         system=system.strip(),
         description=" ".join(description.split()),
         language=_check_language(data.get("language"), fail, who),
-        examples=_check_examples(data.get("examples"), fail, who),
+        examples=examples,
         params=_check_params(data.get("params"), fail, who),
+        variables=variables,
         tags=_check_tags(data.get("tags"), fail, who),
         builtin=builtin,
     )
@@ -184,6 +253,9 @@ class Role:
     Frozen and hashable: `params` is stored as (name, value) pairs (stop as a tuple); use
     `default_params()` for a plain dict. A dict for params and lists for examples/tags are accepted
     and normalised; invalid parameters raise RolesError (a ValueError).
+
+    `variables` are those the system prompt and examples use (chatlab.roles.variables), in order of
+    use, with the defaults and descriptions declared in roles.yaml merged over the texts' own.
     """
 
     name: str
@@ -194,12 +266,23 @@ class Role:
     params: tuple[tuple[str, Any], ...] = ()
     tags: tuple[str, ...] = ()
     builtin: bool = True
+    variables: tuple[Variable, ...] = ()
 
     def __post_init__(self) -> None:
         who = f"role '{self.name}'"
         object.__setattr__(self, "params", _check_params(self.params, _plain_fail, who))
         object.__setattr__(self, "examples", _check_examples(self.examples, _plain_fail, who))
         object.__setattr__(self, "tags", _check_tags(self.tags, _plain_fail, who))
+        declared = _check_variables(self.variables, _plain_fail, who)
+        texts = _role_texts(self.system, self.examples)
+        _check_variables_used(declared, texts, _plain_fail, who)
+        object.__setattr__(self, "variables", merge_variables(declared, find_variables(*texts)))
+
+    def declared_variables(self) -> tuple[Variable, ...]:
+        """The variables roles.yaml must write down: those whose default or description the texts do not
+        already say (an inline `${Name:default}` needs no declaration)."""
+        found = set(find_variables(*_role_texts(self.system, self.examples)))
+        return tuple(v for v in self.variables if v not in found)
 
     def default_params(self) -> dict[str, Any]:
         """The role's preset parameters as a dict (stop as a list), e.g. for GenerationParams.from_dict."""
@@ -227,6 +310,8 @@ class Role:
             out["tags"] = list(self.tags)
         if self.params:
             out["params"] = self.default_params()
+        if declared := self.declared_variables():
+            out["variables"] = [v.to_dict() for v in declared]
         out["system"] = self.system
         if self.examples:
             out["examples"] = [{"user": u, "assistant": a} for u, a in self.examples]

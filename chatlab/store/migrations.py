@@ -261,6 +261,87 @@ def m008_probes_and_notes(db: Connection) -> None:
     )
 
 
+@migration
+def m009_test_sets_batches_ratings(db: Connection) -> None:
+    # Test sets keep their cases as JSON (a set is read and written whole). A batch run keeps a snapshot of
+    # the cases and panes it ran, so editing or deleting the set later never changes its results; each
+    # sample is a row with its check results (JSON) and pass/fail. A rating is blind pairwise votes
+    # between the panes of a batch run, each vote with the two replies as shown. The same SQL on both
+    # dialects but for the id and REAL types.
+    _run_script(
+        db,
+        """
+        CREATE TABLE test_sets (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            cases_json TEXT NOT NULL DEFAULT '[]',
+            checks_json TEXT NOT NULL DEFAULT '[]',
+            case_count INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE batch_runs (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            test_set_id TEXT REFERENCES test_sets(id) ON DELETE SET NULL,
+            test_set_json TEXT NOT NULL,
+            panes_json TEXT NOT NULL DEFAULT '[]',
+            samples_per_case INTEGER NOT NULL,
+            judge_json TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE batch_samples (
+            id {id},
+            run_id TEXT NOT NULL REFERENCES batch_runs(id) ON DELETE CASCADE,
+            pane INTEGER NOT NULL,
+            case_index INTEGER NOT NULL,
+            sample INTEGER NOT NULL,
+            reply TEXT NOT NULL DEFAULT '',
+            request_json TEXT,
+            finish_reason TEXT,
+            error TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            usage_estimated INTEGER NOT NULL DEFAULT 0,
+            cost_usd {real},
+            ttft_s {real},
+            duration_s {real},
+            checks_json TEXT NOT NULL DEFAULT '[]',
+            passed INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (run_id, pane, case_index, sample)
+        );
+        CREATE TABLE ratings (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            run_id TEXT REFERENCES batch_runs(id) ON DELETE SET NULL,
+            labels_json TEXT NOT NULL DEFAULT '[]',
+            seed INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE votes (
+            id {id},
+            rating_id TEXT NOT NULL REFERENCES ratings(id) ON DELETE CASCADE,
+            matchup INTEGER NOT NULL,
+            case_index INTEGER NOT NULL,
+            input TEXT NOT NULL DEFAULT '',
+            left_pane INTEGER NOT NULL,
+            right_pane INTEGER NOT NULL,
+            left_reply TEXT NOT NULL DEFAULT '',
+            right_reply TEXT NOT NULL DEFAULT '',
+            outcome TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX batch_runs_by_update ON batch_runs (updated_at);
+        CREATE INDEX votes_by_rating ON votes (rating_id, id);
+        """.format(**_TYPES[_dialect(db)]),
+    )
+
+
 def applied_migrations(engine: Engine) -> list[str]:
     """Names recorded in `_migrations`, in the order they were applied."""
     with engine.connect() as db:

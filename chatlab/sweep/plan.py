@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from chatlab.capabilities import capabilities_for
 from chatlab.context import build_context
 from chatlab.params import PARAM_NAMES, PARAMS, REJECTED, SWEEPABLE, GenerationParams, ParamError
+from chatlab.roles.variables import Variable, render_prompt
 
 MAX_AXES = 2
 MAX_SAMPLES = 20
@@ -43,8 +44,14 @@ class SweepSpec:
     axes: tuple[tuple[str, tuple], ...]
     samples: int = 3
     use_n: bool = False
+    # Values for the placeholders of system_prompt and few_shot (see chatlab.roles.variables); `variables`
+    # carries a role's declared defaults. A variable with neither raises MissingValues (a ValueError).
+    variables: tuple[Variable, ...] = ()
+    values: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.values, Mapping):
+            object.__setattr__(self, "values", tuple((str(k), str(v)) for k, v in self.values.items()))
         if not self.model or not self.model.strip():
             raise ValueError("Choose a model for the sweep.")
         if not self.prompt or not self.prompt.strip():
@@ -55,6 +62,7 @@ class SweepSpec:
             raise ValueError(f"samples must be between 1 and {MAX_SAMPLES}, got {self.samples}")
         object.__setattr__(self, "few_shot", tuple(dict(m) for m in self.few_shot))
         object.__setattr__(self, "history", tuple(dict(m) for m in self.history))
+        render_prompt(self.system_prompt, self.few_shot, dict(self.values), self.variables)  # missing values
         base = self.base_params.replace(n=None)
         object.__setattr__(self, "base_params", base)
         object.__setattr__(self, "axes", _check_axes(self.model, base, self.axes))
@@ -163,13 +171,16 @@ def grid(spec: SweepSpec) -> list[SweepPoint]:
 
 
 def messages_for(spec: SweepSpec) -> list[dict]:
-    """The messages every call of the sweep sends: system prompt, few-shot, history, prompt."""
+    """The messages every call of the sweep sends: system prompt, few-shot (both rendered), history, prompt."""
+    system_prompt, few_shot = render_prompt(
+        spec.system_prompt, spec.few_shot, dict(spec.values), spec.variables
+    )
     return build_context(
-        system_prompt=spec.system_prompt,
+        system_prompt=system_prompt,
         history=spec.history,
         user_text=spec.prompt,
         depth=None,
-        few_shot=spec.few_shot,
+        few_shot=few_shot,
     ).messages
 
 

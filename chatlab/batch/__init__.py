@@ -1,0 +1,6 @@
+"""Batch comparisons: panes (role prompts and/or parameter presets) × a test set × k samples.
+
+plan.py (panes, jobs, problems, the cost estimate), run.py (the cancellable run, each sample checked and
+stored), table.py (per-sample frame and CSV, pass rates and metrics with intervals, the grid, failures),
+intervals.py (Wilson and bootstrap intervals, the seam to chatlab/stats.py). Stored by chatlab.store.batches.
+"""

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from chatlab.params import PARAMS, Support
+from chatlab.params import IGNORED, PARAMS, REJECTED, RENAMED, Support
 
 GENERAL = "general"
 
@@ -29,6 +29,18 @@ class Capabilities:
 
     def support(self, name: str) -> Support:
         return self.overrides.get(name) or PARAMS[name].support(self.family)
+
+    def control_note(self, name: str) -> str | None:
+        """What a parameter's control should say when this model does not take it as is (None: it does)."""
+        support = self.support(name)
+        why = f" ({self.why})" if self.why else ""
+        if support.status == REJECTED:
+            return f"{self.model} does not accept {name}{why}: it is left out of the request."
+        if support.status == IGNORED:
+            return f"{self.model} ignores {name}{why}: it is sent but has no effect."
+        if support.status == RENAMED:
+            return f"Sent to {self.model} as {support.renamed_to}{why}."
+        return None
 
 
 _REASONING_WHY = (

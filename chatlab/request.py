@@ -8,8 +8,9 @@ parameter left out, renamed, or sent although it has no effect) comes back as a 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chatlab.capabilities import Capabilities, capabilities_for
 from chatlab.params import IGNORED, PARAMS, REJECTED, RENAMED, GenerationParams
@@ -85,11 +86,34 @@ def build_request(
             continue
         if support.status == IGNORED:
             notes.append(f"{name} is sent, but {model} ignores it{why}.")
-        body[name] = value
+        body.update(PARAMS[name].body_fields(value))
     if stream:
         body["stream"] = True
         body["stream_options"] = dict(STREAM_OPTIONS)
     return Request(body=body, notes=tuple(notes))
+
+
+def without_refused(request: Request, field: str | None, message: str = "") -> Request | None:
+    """The request again without a droppable parameter the server refused (a 400 naming it), or None.
+
+    `field` is the error's `param`; servers that leave it out are matched on a field named in `message`.
+    The new request keeps the old notes and adds one saying what was left out and why.
+    """
+    for param in PARAMS.values():
+        if not param.droppable or not any(f in request.body for f in param.fields):
+            continue
+        named = field in param.fields if field else any(_names(message, f) for f in param.fields)
+        if not named:
+            continue
+        body = {k: v for k, v in request.body.items() if k not in param.fields}
+        reason = f": {message.strip()}" if message.strip() else ""
+        note = f"{param.name} not sent: the server refused it{reason} (sent again without it)."
+        return replace(request, body=body, notes=(*request.notes, note))
+    return None
+
+
+def _names(message: str, field: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(field)}(?![\w])", message) is not None
 
 
 def params_of(body: dict) -> GenerationParams:
@@ -101,8 +125,12 @@ def params_of(body: dict) -> GenerationParams:
         for support in param.families.values()
         if support.status == RENAMED and support.renamed_to
     }
+    wired = {f for param in PARAMS.values() if param.wire for f in param.wire.fields}
     for key, value in body.items():
         name = renames.get(key, key)
-        if name in PARAMS:
+        if name in PARAMS and key not in wired:
             values[name] = value
+    for name, param in PARAMS.items():
+        if param.wire is not None:
+            values[name] = param.wire.read(body)
     return GenerationParams.from_dict(values)

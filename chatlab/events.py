@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chatlab.tokenprobs.record import TokenProb
+
 
 @dataclass(frozen=True)
 class TextDelta:
@@ -17,6 +19,26 @@ class ReasoningDelta:
 
     choice: int
     text: str
+
+
+@dataclass(frozen=True)
+class TokenLogprobs:
+    """Token probabilities of text that just arrived (the request asked for logprobs): one TokenProb per
+    token, in order. Sent after the TextDelta of the same chunk."""
+
+    choice: int
+    tokens: tuple[TokenProb, ...]
+
+
+@dataclass(frozen=True)
+class ParamDropped:
+    """The server refused a parameter that only observes the reply (e.g. logprobs, with a 400 naming it)
+    before anything was generated: the request was sent again without it, and the reply goes on.
+    `body` is the request body actually sent now; `note` says what was left out and why."""
+
+    name: str
+    note: str
+    body: dict
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,8 @@ class StreamError:
     status: int | None = None
     retryable: bool = False
     retry_after: float | None = None
+    param: str | None = None  # the request field the server named (error.param), if any
+    code: str | None = None  # the server's error code (e.g. unsupported_parameter), if any
 
 
 @dataclass(frozen=True)
@@ -95,4 +119,14 @@ class StreamDone:
         )
 
 
-Event = TextDelta | ReasoningDelta | Usage | Finish | KeyNotice | StreamError | StreamDone
+Event = (
+    TextDelta
+    | ReasoningDelta
+    | TokenLogprobs
+    | ParamDropped
+    | Usage
+    | Finish
+    | KeyNotice
+    | StreamError
+    | StreamDone
+)

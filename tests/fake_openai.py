@@ -11,6 +11,12 @@ error mapping and retries.
 
 Standalone: `python -m tests.fake_openai --port 8765 --text "..." --delay 0.01`.
 
+Token probabilities: a request with `logprobs: true` gets `logprobs.content` in the OpenAI wire format,
+one token per content chunk (streamed and not), `top_logprobs` alternatives each: every fourth token is
+the runner-up, the others the likeliest (`Reply.token_logprobs` scripts the entries instead). A reply
+with `logprobs=REJECT` answers such a request 400 as a reasoning model does (error.param "logprobs",
+code "unsupported_parameter"); with `logprobs=IGNORE` it never sends any.
+
 Usage counts it reports (when the reply has `usage=True` and no `usage_values`): prompt tokens = the number
 of whitespace-separated words across all request message contents; completion tokens = the number of
 content chunks sent (reasoning chunks included), summed over choices.
@@ -28,6 +34,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEFAULT_TEXT = "Hello from the fake server."
+# What a reply does with a request for token probabilities.
+ANSWER, REJECT, IGNORE = "answer", "reject", "ignore"
+LOGPROBS_REFUSAL = "logprobs is not supported with this model."
 DEFAULT_MODELS = ("gpt-4o-mini", "fake-model")
 
 # status -> (type, code, default message), after OpenAI's own error bodies.
@@ -63,6 +72,10 @@ class Reply:
     # Streaming: send the headers and the role chunk, then wait until the test sets this event — a reply
     # that is certainly in flight, without timing anything.
     hold: threading.Event | None = None
+    logprobs: str = ANSWER  # ANSWER, REJECT (400 naming logprobs) or IGNORE (never send any)
+    # Scripted `logprobs.content` entries, one per content chunk (choice 0; other choices get generated
+    # ones); None: generated from the chunk texts.
+    token_logprobs: list[dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,25 @@ Responder = Callable[[RecordedRequest], "Reply | None"]
 def _split(text: str, size: int) -> list[str]:
     size = max(1, size)
     return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def token_entry(text: str, position: int, k: int) -> dict:
+    """The generated logprobs entry of one content chunk: the chunk is the token; every fourth position
+    chose the runner-up. With k = 1 the runner-up is outside the listed top-k, as OpenAI then sends it."""
+    ranked = [-0.2 - 0.9 * j - 0.05 * (position % 5) for j in range(max(k, 2))]
+    rank = 1 if position % 4 == 3 else 0
+    names = [f"alt{j}" for j in range(len(ranked))]
+    names[rank] = text
+    top = [{"token": names[j], "logprob": ranked[j], "bytes": None} for j in range(k)]
+    return {"token": text, "logprob": ranked[rank], "bytes": list(text.encode()), "top_logprobs": top}
+
+
+def _top_k(body: dict) -> int | None:
+    """The top-k a request asks for, or None when it asks for no token probabilities."""
+    if body.get("logprobs") is not True:
+        return None
+    top = body.get("top_logprobs")
+    return top if isinstance(top, int) and not isinstance(top, bool) and top >= 0 else 0
 
 
 def _prompt_words(body: dict) -> int:
@@ -146,15 +178,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_error_body(self, status: int, message: str | None, extra_headers: dict[str, str] | None = None):
+    def _send_error_body(
+        self,
+        status: int,
+        message: str | None,
+        extra_headers: dict[str, str] | None = None,
+        param: str | None = None,
+        code: str | None = None,
+    ):
         default = ("server_error", None, f"The fake server had an error ({status}).")
-        err_type, code, default_message = _STATUS_ERRORS.get(status, default)
+        err_type, default_code, default_message = _STATUS_ERRORS.get(status, default)
         body = {
             "error": {
                 "message": message or default_message,
                 "type": err_type,
-                "param": None,
-                "code": code,
+                "param": param,
+                "code": code or default_code,
             }
         }
         self._send_json(status, body, extra_headers)
@@ -217,6 +256,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error_body(400, ALTERNATION_ERROR)
             return
         reply = self.server.fake._next_reply(record)
+        if reply.logprobs == REJECT and ("logprobs" in body or "top_logprobs" in body):
+            # What OpenAI answers a reasoning model's request that asks for token probabilities (FACTS).
+            self._send_error_body(400, LOGPROBS_REFUSAL, param="logprobs", code="unsupported_parameter")
+            return
         if reply.status != 200:
             self._sleep(reply.first_delay_s)
             self._send_error_body(reply.status, reply.error_message, reply.headers)
@@ -245,6 +288,16 @@ class _Handler(BaseHTTPRequestHandler):
             "prompt_tokens_details": {"cached_tokens": 0},
         }
 
+    @staticmethod
+    def _token_entries(reply: Reply, body: dict, choice: int, pieces: list[str]) -> list[dict] | None:
+        """The logprobs.content entries of one choice's content chunks; None when none are to be sent."""
+        k = _top_k(body)
+        if k is None or reply.logprobs != ANSWER:
+            return None
+        if reply.token_logprobs is not None and choice == 0:
+            return [reply.token_logprobs[i % len(reply.token_logprobs)] for i in range(len(pieces))]
+        return [token_entry(piece, position, k) for position, piece in enumerate(pieces)]
+
     def _complete(self, reply: Reply, body: dict) -> None:
         self._sleep(reply.first_delay_s)
         n = int(body.get("n") or 1)
@@ -254,8 +307,10 @@ class _Handler(BaseHTTPRequestHandler):
             message: dict = {"role": "assistant", "content": text, "refusal": None}
             if reply.reasoning:
                 message["reasoning_content"] = reply.reasoning
+            entries = self._token_entries(reply, body, i, _split(text, reply.chunk_chars))
+            logprobs = None if entries is None else {"content": entries, "refusal": None}
             choices.append(
-                {"index": i, "message": message, "finish_reason": reply.finish_reason, "logprobs": None}
+                {"index": i, "message": message, "finish_reason": reply.finish_reason, "logprobs": logprobs}
             )
         chunks = sum(
             len(_split(t, reply.chunk_chars)) + len(_split(reply.reasoning, reply.chunk_chars)) for t in texts
@@ -330,11 +385,14 @@ class _Handler(BaseHTTPRequestHandler):
                 if self.server.fake._stopping.is_set():
                     raise _Stopped
 
-        # Deltas: reasoning first (DeepSeek style), then content; one chunk per choice per step.
+        # Deltas: reasoning first (DeepSeek style), then content; one chunk per choice per step. A content
+        # chunk carries its token's logprobs when the request asked for them.
         plans = []
-        for text in self._choice_texts(reply, n):
-            steps = [("reasoning_content", p) for p in _split(reply.reasoning, reply.chunk_chars)]
-            steps += [("content", p) for p in _split(text, reply.chunk_chars)]
+        for i, text in enumerate(self._choice_texts(reply, n)):
+            steps = [("reasoning_content", p, None) for p in _split(reply.reasoning, reply.chunk_chars)]
+            pieces = _split(text, reply.chunk_chars)
+            entries = self._token_entries(reply, body, i, pieces) or [None] * len(pieces)
+            steps += [("content", p, e) for p, e in zip(pieces, entries, strict=True)]
             plans.append(steps)
         sent = 0
         for step in range(max((len(p) for p in plans), default=0)):
@@ -355,8 +413,11 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 if sent and reply.delay_s:
                     self._sleep(reply.delay_s)
-                key, piece = steps[step]
-                send([{"index": i, "delta": {key: piece}, "finish_reason": None}])
+                key, piece, entry = steps[step]
+                choice = {"index": i, "delta": {key: piece}, "finish_reason": None}
+                if entry is not None:
+                    choice["logprobs"] = {"content": [entry], "refusal": None}
+                send([choice])
                 sent += 1
         if reply.cut_after is not None and sent >= reply.cut_after:
             self._cut = True
@@ -491,6 +552,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--strict-alternation", action="store_true", help="answer 400 unless user/assistant alternate (vLLM)"
     )
+    parser.add_argument(
+        "--logprobs",
+        choices=(ANSWER, REJECT, IGNORE),
+        default=ANSWER,
+        help="what a request for token probabilities gets: them, a 400 (reasoning model), or nothing",
+    )
     args = parser.parse_args(argv)
     reply = Reply(
         text=args.text,
@@ -499,6 +566,7 @@ def main(argv: list[str] | None = None) -> None:
         chunk_chars=args.chunk_chars,
         reasoning=args.reasoning,
         usage=not args.no_usage,
+        logprobs=args.logprobs,
     )
     fake = FakeOpenAI(models=[m for m in args.models.split(",") if m], default=reply, port=args.port)
     fake.strict_alternation = args.strict_alternation

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 from chatlab.capabilities import Capabilities
 from chatlab.context import ContextWindow, build_context, conversation_history
-from chatlab.events import Event, ReasoningDelta, StreamDone, TextDelta, Usage
+from chatlab.events import Event, ParamDropped, ReasoningDelta, StreamDone, TextDelta, TokenLogprobs, Usage
 from chatlab.params import GenerationParams
 from chatlab.prices import usage_cost
 from chatlab.request import Request, build_request
 from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message, Store
+from chatlab.tokenprobs.record import ReplyTokens, TokenProb
 from chatlab.tokens import estimate_usage
 
 TITLE_CHARS = 60
@@ -158,6 +159,9 @@ def _stream_reply(
     rows = {0: first_row}
     texts: dict[int, list[str]] = defaultdict(list)
     reasoning: dict[int, list[str]] = defaultdict(list)
+    tokens: dict[int, list[TokenProb]] = defaultdict(list)  # kept once the reply ends, not at each flush
+    reply_fields = dict(reply_fields)
+    dropped: str | None = None  # why the server was sent the request again without a parameter
 
     def flush(final: dict[int, dict] | None = None) -> None:
         for choice, message_id in rows.items():
@@ -180,8 +184,17 @@ def _stream_reply(
                 if time.monotonic() - last_write >= write_interval_s:
                     flush()
                     last_write = time.monotonic()
+            elif isinstance(event, TokenLogprobs):
+                tokens[event.choice].extend(event.tokens)
+            elif isinstance(event, ParamDropped):
+                # What was stored as sent is no longer what the server got: record the body sent now.
+                dropped = event.note
+                reply_fields["request"] = event.body
+                for message_id in rows.values():
+                    store.update_message(message_id, request=event.body)
             elif isinstance(event, StreamDone):
                 flush(_final_fields(event, rows, texts, settings.model))
+                _save_tokens(store, rows, texts, tokens, settings, request, dropped)
                 finished = True
             yield event
     finally:
@@ -194,6 +207,29 @@ def _stream_reply(
             stopped = {choice: {"status": STOPPED} for choice in rows}
             stopped[0].update(_usage_fields(usage, settings.model), duration_s=time.monotonic() - started)
             flush(stopped)
+            _save_tokens(store, rows, texts, tokens, settings, request, dropped)
+
+
+def _save_tokens(
+    store: Store,
+    rows: dict[int, int],
+    texts: dict[int, list[str]],
+    tokens: dict[int, list[TokenProb]],
+    settings: TurnSettings,
+    request: Request,
+    dropped: str | None,
+) -> None:
+    """Keep each choice's token probabilities when they were asked for, or why there are none."""
+    if settings.params.logprobs is None:
+        return
+    # Why a reply with text has none: the builder left them out, the server refused them, or ignored them.
+    builder = next((n for n in request.notes if n.startswith("logprobs ")), None)
+    why = dropped or builder or "The server sent no token probabilities: it ignores logprobs."
+    for choice, message_id in rows.items():
+        if tokens[choice]:
+            store.save_reply_tokens(message_id, ReplyTokens.of(tokens[choice]))
+        elif texts[choice]:
+            store.save_reply_tokens(message_id, None, note=why)
 
 
 def _final_fields(done: StreamDone, rows: dict, texts: dict, model: str) -> dict[int, dict]:

@@ -15,6 +15,9 @@ from sqlalchemy import Connection, Engine, bindparam, text
 from chatlab.store.db import POSTGRESQL, create_store_engine, database_url, sqlite_path, writer
 from chatlab.store.migrations import apply_migrations
 from chatlab.store.search import SearchHit, match_messages, snippet
+from chatlab.tokenprobs.codec import decode as decode_tokens
+from chatlab.tokenprobs.codec import encode as encode_tokens
+from chatlab.tokenprobs.record import ReplyTokens
 
 # Statuses of a stored message. A reply is written while it streams, so a crash leaves it 'streaming';
 # the next process start turns such rows into 'interrupted'.
@@ -102,6 +105,21 @@ class ReplyMetrics:
     cost_usd: float | None
     finish_reason: str | None
     status: str
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """Whether a reply has token probabilities, without loading them: how many, the top-k, and when there
+    are none although they were asked for, why."""
+
+    message_id: int
+    token_count: int
+    top_k: int
+    note: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.token_count > 0
 
 
 @dataclass(frozen=True)
@@ -476,6 +494,47 @@ class Store:
             " WHERE status = :streaming",
             {"interrupted": INTERRUPTED, "now": now_iso(), "streaming": STREAMING, "why": APP_STOPPED},
         )
+
+    # Token probabilities -------------------------------------------------------------------------
+
+    def save_reply_tokens(self, message_id: int, tokens: ReplyTokens | None, note: str | None = None) -> None:
+        """Keep a reply's token probabilities (replacing earlier ones), or only why it has none (`note`)."""
+        self._write(
+            "INSERT INTO message_tokens (message_id, token_count, top_k, data, note)"
+            " VALUES (:id, :count, :top_k, :data, :note)"
+            " ON CONFLICT (message_id) DO UPDATE SET token_count = excluded.token_count,"
+            " top_k = excluded.top_k, data = excluded.data, note = excluded.note",
+            {
+                "id": message_id,
+                "count": len(tokens) if tokens else 0,
+                "top_k": tokens.top_k if tokens else 0,
+                "data": encode_tokens(tokens) if tokens else None,
+                "note": note,
+            },
+        )
+
+    def reply_tokens(self, message_id: int) -> ReplyTokens | None:
+        """A reply's token probabilities (None when it has none); TokenBlobError if they are damaged."""
+        row = self._row("SELECT data FROM message_tokens WHERE message_id = :id", {"id": message_id})
+        return decode_tokens(bytes(row["data"])) if row and row["data"] is not None else None
+
+    def token_info(self, conversation_id: str) -> dict[int, TokenInfo]:
+        """Per reply of a conversation that asked for token probabilities: counts and notes, no data."""
+        rows = self._rows(
+            "SELECT t.message_id, t.token_count, t.top_k, t.note FROM message_tokens t"
+            " JOIN messages m ON m.id = t.message_id WHERE m.conversation_id = :cid",
+            {"cid": conversation_id},
+        )
+        return {r["message_id"]: TokenInfo(**r) for r in rows}
+
+    def conversation_tokens(self, conversation_id: str) -> dict[int, ReplyTokens]:
+        """Every reply's token probabilities in a conversation, by message id (for exports)."""
+        rows = self._rows(
+            "SELECT t.message_id, t.data FROM message_tokens t JOIN messages m ON m.id = t.message_id"
+            " WHERE m.conversation_id = :cid AND t.data IS NOT NULL",
+            {"cid": conversation_id},
+        )
+        return {r["message_id"]: decode_tokens(bytes(r["data"])) for r in rows}
 
     # Search --------------------------------------------------------------------------------------
 

@@ -207,22 +207,19 @@ def token_view(
             )
         whatif = reweigh(reply, settings["temperature"], settings["top_p"])
         changed = whatif.positions
+        setting = f"temperature {whatif.temperature:g} and top_p {whatif.top_p:g}"
         if changed:
             first = changed[0]
             instead = whatif.instead[first]
             st.markdown(
-                f"**{len(changed):,} of {len(reply):,} tokens** would more likely be something else; "
-                f"the first at #{first + 1}"
-                + (
-                    f" (most likely {escape_markdown(_shown(instead))} instead)"
-                    if instead is not None
-                    else ""
-                )
+                f"At {setting}, **{len(changed):,} of {len(reply):,} tokens** would more likely have come "
+                f"out differently (the written token gets under 50 %); the first at #{first + 1}"
+                + (f", most likely {escape_markdown(_shown(instead))} instead" if instead is not None else "")
                 + "."
             )
         else:
             st.markdown(
-                f"Under this setting every one of the {len(reply):,} tokens stays the likeliest pick."
+                f"At {setting}, every one of the {len(reply):,} tokens would most likely be written again."
             )
         st.caption(
             approximation_note(reply.top_k)

@@ -10,6 +10,7 @@ sorted, most likely first, and a log-probability that is not a finite number ≤
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -125,8 +126,10 @@ class ReplyTokens:
 
     @property
     def top_k(self) -> int:
-        """How many alternatives the server listed at most (the request's top_logprobs, or one more)."""
-        return max((len(t.top) for t in self.tokens), default=0)
+        """How many alternatives the server listed at most positions: the request's top_logprobs (llama.cpp
+        lists one more where the written token is outside them; the end of a reply may list fewer)."""
+        counts = Counter(len(t.top) for t in self.tokens if t.top)
+        return counts.most_common(1)[0][0] if counts else 0
 
     @cached_property
     def chosen_logprobs(self) -> np.ndarray:

@@ -152,3 +152,14 @@ def test_tints_follow_the_probability_and_odd_tokens_stay_visible():
     drawn = spans(token_html(reply))
     assert [css for css, _ in drawn] == ["p5", "p0", "p2", "p2"]
     assert drawn[2][1] == '<i class="e">∅</i>' and drawn[3][1] == "↵\n"
+
+
+def test_the_chat_sidebar_says_when_a_model_refuses_token_probabilities(app_env):
+    app_env.models = ["gpt-4o-mini", "o3-mini"]
+    at = AppTest.from_file(str(Path(PAGE).parent.parent / "app.py"), default_timeout=30).run()
+    at.selectbox(key="chat.model").set_value("o3-mini").run()
+    notes = [c.value for c in at.sidebar.caption]
+    assert any("o3-mini does not accept logprobs" in note for note in notes)
+    at.selectbox(key="chat.model").set_value("gpt-4o-mini").run()
+    assert not any("logprobs" in c.value for c in at.sidebar.caption)
+    assert not at.exception

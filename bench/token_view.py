@@ -30,7 +30,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench`, `chatlab` and `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchResult, median, print_results  # noqa: E402
+from bench.common import BenchResult, limit_result, median, print_results  # noqa: E402
 from bench.stream_overhead import reply_text  # noqa: E402
 from chatlab.store import Store  # noqa: E402
 from chatlab.tokenprobs import ReplyTokens, encode, to_wire, token_prob  # noqa: E402
@@ -141,28 +141,24 @@ def run(quick: bool = False) -> list[BenchResult]:
         finally:
             server.stop()
     figure, base = median(tokens_s) * 1000, median(text_s) * 1000
-    view = BenchResult(
-        name=f"token view: {TOKENS:,} tokens × top-{TOP_K}",
-        figure=figure,
-        baseline=base,
-        ratio=figure / base if base > 0 else math.inf,
-        target=f"< {LIMIT_S * 1000:,.0f} ms",
-        passed=figure < LIMIT_S * 1000,
-        unit="ms",
-        note=f"drawn and painted {figure:,.0f} ms after the click on Tokens (runs "
+    view = limit_result(
+        f"token view: {TOKENS:,} tokens × top-{TOP_K}",
+        figure,
+        base,
+        LIMIT_S * 1000,
+        "ms",
+        f"drawn and painted {figure:,.0f} ms after the click on Tokens (runs "
         f"{min(tokens_s) * 1000:,.0f}–{max(tokens_s) * 1000:,.0f} ms), the plain text {base:,.0f} ms "
         f"after the click on Text (median of {rounds}, same page, same Chromium)",
     )
-    size = BenchResult(
-        name=f"stored bytes/token (top-{TOP_K})",
-        figure=stored,
-        baseline=wire,
-        ratio=stored / wire,
-        target=f"≤ {BYTES_LIMIT} B",
-        passed=stored <= BYTES_LIMIT,
-        unit="B",
-        note=f"a {STORED_TOKENS:,}-token reply keeps {stored * STORED_TOKENS / 1024:,.0f} KB "
-        f"(as OpenAI's compact JSON: {wire * STORED_TOKENS / 1024:,.0f} KB)",
+    size = limit_result(
+        f"stored bytes/token (top-{TOP_K})",
+        stored,
+        wire,
+        BYTES_LIMIT,
+        "B",
+        f"a {STORED_TOKENS:,}-token reply keeps {stored * STORED_TOKENS / 1024:,.0f} KB "
+        f"(as OpenAI's compact JSON, the baseline: {wire * STORED_TOKENS / 1024:,.0f} KB)",
     )
     return [view, size]
 

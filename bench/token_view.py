@@ -33,7 +33,8 @@ if __package__ in (None, ""):  # run as a script: make `bench`, `chatlab` and `t
 from bench.common import BenchResult, limit_result, median, print_results  # noqa: E402
 from bench.stream_overhead import reply_text  # noqa: E402
 from chatlab.store import Store  # noqa: E402
-from chatlab.tokenprobs import ReplyTokens, encode, to_wire, token_prob  # noqa: E402
+from chatlab.tokenprobs.codec import encode  # noqa: E402
+from chatlab.tokenprobs.record import ReplyTokens, to_wire, token_prob  # noqa: E402
 from tests.browser.harness import StreamlitServer, chromium_available, launch_chromium  # noqa: E402
 
 TOKENS, TOP_K = 2_000, 20

@@ -22,18 +22,12 @@ import streamlit as st
 from chatlab.params import PARAMS
 from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Message, Store, TokenInfo
-from chatlab.tokenprobs import (
-    Parting,
-    ReplyTokens,
-    TokenBlobError,
-    WhatIf,
-    approximation_note,
-    entropies,
-    parting,
-    reply_stats,
-    reweigh,
-    token_csv_bytes,
-)
+from chatlab.tokenprobs.codec import TokenBlobError
+from chatlab.tokenprobs.parting import Parting, parting
+from chatlab.tokenprobs.record import ReplyTokens
+from chatlab.tokenprobs.stats import entropies, reply_stats
+from chatlab.tokenprobs.table import token_csv_bytes
+from chatlab.tokenprobs.whatif import WhatIf, approximation_note, reweigh
 from chatlab_ui.page_keys import PageKeys
 
 TEXT, TOKENS = "Text", "Tokens"

@@ -17,7 +17,9 @@ from chatlab.events import StreamDone, TextDelta, TokenLogprobs
 from chatlab.offline import SHIPPED_ALIAS, OfflineServer, offline_available
 from chatlab.params import GenerationParams
 from chatlab.request import Request, build_request
-from chatlab.tokenprobs import ReplyTokens, parting, reweigh
+from chatlab.tokenprobs.parting import parting
+from chatlab.tokenprobs.record import ReplyTokens
+from chatlab.tokenprobs.whatif import reweigh
 
 PROMPT = [{"role": "user", "content": "Tell me a short story about a cat."}]
 

@@ -16,7 +16,8 @@ from chatlab.client import ChatClient
 from chatlab.endpoint import Endpoint
 from chatlab.params import GenerationParams
 from chatlab.store import Store
-from chatlab.tokenprobs import ReplyTokens, reweigh, token_prob
+from chatlab.tokenprobs.record import ReplyTokens, token_prob
+from chatlab.tokenprobs.whatif import reweigh
 from chatlab.turn import TurnSettings, send_turn
 from chatlab_ui.token_view import TOKENS, token_html
 from tests.fake_openai import REJECT, Reply

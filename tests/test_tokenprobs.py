@@ -12,24 +12,12 @@ import random
 import numpy as np
 import pytest
 
-from chatlab.tokenprobs import (
-    ReplyTokens,
-    TokenBlobError,
-    TokenProb,
-    approximation_note,
-    decode,
-    encode,
-    entropies,
-    from_wire,
-    parting,
-    probabilities,
-    reply_stats,
-    reweigh,
-    to_wire,
-    token_csv_bytes,
-    token_prob,
-)
-from chatlab.tokenprobs.record import LOGPROB_FLOOR
+from chatlab.tokenprobs.codec import TokenBlobError, decode, encode
+from chatlab.tokenprobs.parting import parting
+from chatlab.tokenprobs.record import LOGPROB_FLOOR, ReplyTokens, TokenProb, from_wire, to_wire, token_prob
+from chatlab.tokenprobs.stats import entropies, probabilities, reply_stats
+from chatlab.tokenprobs.table import token_csv_bytes
+from chatlab.tokenprobs.whatif import approximation_note, reweigh
 
 
 def random_reply(rng: random.Random, n: int, k: int, vocabulary: int = 200) -> ReplyTokens:

@@ -15,8 +15,6 @@ from sqlalchemy import Connection, Engine, bindparam, text
 from chatlab.store.db import POSTGRESQL, create_store_engine, database_url, sqlite_path, writer
 from chatlab.store.migrations import apply_migrations
 from chatlab.store.search import SearchHit, match_messages, snippet
-from chatlab.tokenprobs.codec import decode as decode_tokens
-from chatlab.tokenprobs.codec import encode as encode_tokens
 from chatlab.tokenprobs.record import ReplyTokens
 
 # Statuses of a stored message. A reply is written while it streams, so a crash leaves it 'streaming';
@@ -497,8 +495,12 @@ class Store:
 
     # Token probabilities -------------------------------------------------------------------------
 
+    # The codec (NumPy) is imported where it is used: most processes that open the store never need it.
+
     def save_reply_tokens(self, message_id: int, tokens: ReplyTokens | None, note: str | None = None) -> None:
         """Keep a reply's token probabilities (replacing earlier ones), or only why it has none (`note`)."""
+        from chatlab.tokenprobs.codec import encode
+
         self._write(
             "INSERT INTO message_tokens (message_id, token_count, top_k, data, note)"
             " VALUES (:id, :count, :top_k, :data, :note)"
@@ -508,15 +510,17 @@ class Store:
                 "id": message_id,
                 "count": len(tokens) if tokens else 0,
                 "top_k": tokens.top_k if tokens else 0,
-                "data": encode_tokens(tokens) if tokens else None,
+                "data": encode(tokens) if tokens else None,
                 "note": note,
             },
         )
 
     def reply_tokens(self, message_id: int) -> ReplyTokens | None:
         """A reply's token probabilities (None when it has none); TokenBlobError if they are damaged."""
+        from chatlab.tokenprobs.codec import decode
+
         row = self._row("SELECT data FROM message_tokens WHERE message_id = :id", {"id": message_id})
-        return decode_tokens(bytes(row["data"])) if row and row["data"] is not None else None
+        return decode(bytes(row["data"])) if row and row["data"] is not None else None
 
     def token_info(self, conversation_id: str) -> dict[int, TokenInfo]:
         """Per reply of a conversation that asked for token probabilities: counts and notes, no data."""
@@ -529,12 +533,14 @@ class Store:
 
     def conversation_tokens(self, conversation_id: str) -> dict[int, ReplyTokens]:
         """Every reply's token probabilities in a conversation, by message id (for exports)."""
+        from chatlab.tokenprobs.codec import decode
+
         rows = self._rows(
             "SELECT t.message_id, t.data FROM message_tokens t JOIN messages m ON m.id = t.message_id"
             " WHERE m.conversation_id = :cid AND t.data IS NOT NULL",
             {"cid": conversation_id},
         )
-        return {r["message_id"]: decode_tokens(bytes(r["data"])) for r in rows}
+        return {r["message_id"]: decode(bytes(r["data"])) for r in rows}
 
     # Search --------------------------------------------------------------------------------------
 

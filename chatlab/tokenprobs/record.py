@@ -14,9 +14,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # The most alternatives kept at one position: top_logprobs is at most 20, llama.cpp may add the chosen
 # token; more than this only comes from a hand-made file.
@@ -131,12 +132,17 @@ class ReplyTokens:
         counts = Counter(len(t.top) for t in self.tokens if t.top)
         return counts.most_common(1)[0][0] if counts else 0
 
+    # NumPy is imported where the maths starts: the streaming client imports this module for TokenProb.
     @cached_property
     def chosen_logprobs(self) -> np.ndarray:
+        import numpy as np
+
         return np.fromiter((t.logprob for t in self.tokens), dtype=np.float64, count=len(self.tokens))
 
     @cached_property
     def grid(self) -> Grid:
+        import numpy as np
+
         rows: list[tuple[str, ...]] = []
         chosen: list[int] = []
         width = 1

@@ -18,7 +18,7 @@ from chatlab.endpoint import Endpoint
 from chatlab.offline import SHIPPED_ALIAS, OfflineServer, offline_available
 from chatlab.params import GenerationParams
 from chatlab.store import Store
-from chatlab.tokenprobs import reweigh
+from chatlab.tokenprobs.whatif import reweigh
 from chatlab.turn import TurnSettings, send_turn
 from chatlab_ui.token_view import _percent, _shown
 from tests.browser.harness import StreamlitServer, wait_until_idle

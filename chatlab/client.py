@@ -336,20 +336,19 @@ class ChatClient:
                     pool.report_success(key, spent.prompt_tokens, spent.completion_tokens)
                 break
             # A droppable parameter refused before anything was generated: send again without it.
-            retry = (
+            dropped = (
                 None
                 if yielded or error.kind != "bad_request"
                 else without_refused(request, error.param, error.message)
             )
-            if retry is not None:
-                dropped = retry.notes[-1]
-                request, body, error = retry, retry.body, None
+            if dropped is not None:
+                request, body, error = dropped.request, dropped.request.body, None
                 max_attempts += 1
                 texts.clear()
                 finish.clear()
                 reasoning.clear()
                 response_id = response_model = fingerprint = None
-                yield ParamDropped(dropped.split(" ", 1)[0], dropped, dict(body))
+                yield ParamDropped(dropped.name, dropped.note, dict(body))
                 continue
             # The attempt failed: tell the pool, and fail over when the key was the problem.
             if pool is None or key is None:

@@ -93,7 +93,16 @@ def build_request(
     return Request(body=body, notes=tuple(notes))
 
 
-def without_refused(request: Request, field: str | None, message: str = "") -> Request | None:
+@dataclass(frozen=True)
+class Dropped:
+    """The request again without a parameter the server refused: which one, and the note saying why."""
+
+    request: Request
+    name: str
+    note: str
+
+
+def without_refused(request: Request, field: str | None, message: str = "") -> Dropped | None:
     """The request again without a droppable parameter the server refused (a 400 naming it), or None.
 
     `field` is the error's `param`; servers that leave it out are matched on a field named in `message`.
@@ -108,7 +117,7 @@ def without_refused(request: Request, field: str | None, message: str = "") -> R
         body = {k: v for k, v in request.body.items() if k not in param.fields}
         reason = f": {message.strip()}" if message.strip() else ""
         note = f"{param.name} not sent: the server refused it{reason} (sent again without it)."
-        return replace(request, body=body, notes=(*request.notes, note))
+        return Dropped(replace(request, body=body, notes=(*request.notes, note)), param.name, note)
     return None
 
 

@@ -100,8 +100,9 @@ def test_models_that_refuse_token_probabilities_are_not_sent_them(model):
 
 def test_a_refused_droppable_parameter_is_left_out_of_a_second_request():
     request = build_request("local", MESSAGES, GenerationParams(logprobs=3, seed=1))
-    again = without_refused(request, "logprobs", "logprobs is not supported with this model.")
-    assert again is not None
+    dropped = without_refused(request, "logprobs", "logprobs is not supported with this model.")
+    assert dropped.name == "logprobs" and dropped.note == dropped.request.notes[-1]
+    again = dropped.request
     assert "logprobs" not in again.body and "top_logprobs" not in again.body and again.body["seed"] == 1
     assert again.notes[-1].startswith("logprobs not sent: the server refused it: logprobs is not supported")
     # Named by its other field, or only in the message when the server gives no param.

@@ -55,6 +55,22 @@ def ratio_result(
     )
 
 
+def limit_result(
+    name: str, figure: float, baseline: float, limit: float, unit: str, note: str = ""
+) -> BenchResult:
+    """A result whose target is the figure itself ≤ limit; the baseline is shown beside it for scale."""
+    return BenchResult(
+        name=name,
+        figure=figure,
+        baseline=baseline,
+        ratio=figure / baseline if baseline > 0 else float("inf"),
+        target=f"≤ {limit:,g} {unit}",
+        passed=figure <= limit,
+        unit=unit,
+        note=note,
+    )
+
+
 def print_results(results: Sequence[BenchResult], title: str | None = None) -> None:
     """An aligned table: name, figure, baseline, ratio, target, PASS/FAIL; notes underneath."""
     if title:

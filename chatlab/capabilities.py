@@ -12,7 +12,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from chatlab.params import DEEPSEEK_REASONER, GPT5, GPT5_1, O_SERIES, OPENAI_CHAT, PARAMS, Support
+from chatlab.params import (
+    DEEPSEEK_REASONER,
+    GPT5,
+    GPT5_1,
+    IGNORED,
+    O_SERIES,
+    OPENAI_CHAT,
+    PARAMS,
+    REJECTED,
+    RENAMED,
+    Support,
+)
 
 GENERAL = "general"
 
@@ -34,6 +45,19 @@ class Capabilities:
     def reason(self, name: str) -> str:
         """Why a parameter is treated as it is: the probe's finding, else the family's reason."""
         return self.reasons.get(name) or (self.why if name not in self.overrides else "")
+
+    def control_note(self, name: str) -> str | None:
+        """What a parameter's control should say when this model does not take it as is (None: it does)."""
+        support = self.support(name)
+        reason = self.reason(name)
+        why = f" ({reason})" if reason else ""
+        if support.status == REJECTED:
+            return f"{self.model} does not accept {name}{why}: it is left out of the request."
+        if support.status == IGNORED:
+            return f"{self.model} ignores {name}{why}: it is sent but has no effect."
+        if support.status == RENAMED:
+            return f"Sent to {self.model} as {support.renamed_to}{why}."
+        return None
 
 
 _REASONING_WHY = (

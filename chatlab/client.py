@@ -18,15 +18,18 @@ from chatlab.events import (
     Event,
     Finish,
     KeyNotice,
+    ParamDropped,
     ReasoningDelta,
     StreamDone,
     StreamError,
     TextDelta,
     Timings,
+    TokenLogprobs,
     Usage,
 )
 from chatlab.keys import KeyPool, NoUsableKey, seconds_text
-from chatlab.request import RESPONSES, Request
+from chatlab.request import RESPONSES, Request, without_refused
+from chatlab.tokenprobs.record import TokenProb, token_prob
 from chatlab.tokens import estimate_usage
 
 # Local servers (llama.cpp, Ollama, LM Studio) ignore the key, but the SDK refuses to start without one.
@@ -143,15 +146,15 @@ def error_from_exception(exc: BaseException, endpoint: Endpoint, during_stream: 
     # Connection/timeout errors carry only the SDK's generic text; ours names the URL.
     if kind in ("timeout", "connection"):
         message = None
-    body = exc.body if isinstance(exc, openai.APIError) and isinstance(exc.body, dict) else {}
+    param, code = getattr(exc, "param", None), getattr(exc, "code", None)
     return StreamError(
         kind=kind,
         message=message or fallback,
         status=status if isinstance(status, int) else None,
         retryable=kind in RETRYABLE_KINDS,
         retry_after=retry_after,
-        param=body.get("param") if isinstance(body.get("param"), str) else None,
-        code=body.get("code") if isinstance(body.get("code"), str) else None,
+        param=param if isinstance(param, str) else None,
+        code=code if isinstance(code, str) else None,
     )
 
 
@@ -222,8 +225,12 @@ class ChatClient:
         return ids
 
     def stream(self, request: Request) -> Iterator[Event]:
-        """Send `request.body` unchanged and yield TextDelta/ReasoningDelta/Usage/Finish (and KeyNotice,
-        StreamError) events, then exactly one StreamDone.
+        """Send `request.body` unchanged and yield TextDelta/ReasoningDelta/TokenLogprobs/Usage/Finish (and
+        KeyNotice, ParamDropped, StreamError) events, then exactly one StreamDone.
+
+        A 400 that names a parameter which only observes the reply (logprobs), before anything was
+        yielded, is not the user's problem: the request goes again without it (chatlab.request
+        .without_refused) and a ParamDropped event carries the body sent now and why.
 
         Key failover: a 429 (the key rests) or 401/403 (the key is disabled) before anything was yielded
         is retried at once with the pool's next usable key, at most len(pool) + 1 attempts in all; when no
@@ -287,6 +294,18 @@ class ChatClient:
                     spent = final_usage()
                     pool.report_success(key, spent.prompt_tokens, spent.completion_tokens)
                 break
+            # A droppable parameter refused before anything was generated: send again without it.
+            dropped = (
+                None
+                if yielded or error.kind != "bad_request"
+                else without_refused(request, error.param, error.message)
+            )
+            if dropped is not None:
+                request, body, error = dropped.request, dropped.request.body, None
+                max_attempts += 1
+                state = _ReplyState()
+                yield ParamDropped(dropped.name, dropped.note, dict(body))
+                continue
             # The attempt failed: tell the pool, and fail over when the key was the problem.
             if pool is None or key is None:
                 break
@@ -413,6 +432,12 @@ def _chat_events(response, state: _ReplyState) -> Iterator[Event]:
                     yield state.thought(index, piece)
                 if delta.content:
                     yield state.text(index, delta.content)
+            # Only when the request asked for logprobs; servers omit the field or send null.
+            logprobs = choice.logprobs
+            if logprobs is not None and logprobs.content:
+                tokens = _token_probs(logprobs.content)
+                if tokens:
+                    yield TokenLogprobs(index, tokens)
             if choice.finish_reason:
                 state.finish[index] = choice.finish_reason
                 yield Finish(index, choice.finish_reason)
@@ -483,6 +508,20 @@ def _no_key_error(exc: NoUsableKey) -> StreamError:
 def _detail(raw, group: str, name: str) -> int:
     details = getattr(raw, group, None)
     return (getattr(details, name, None) or 0) if details is not None else 0
+
+
+def _token_probs(content) -> tuple[TokenProb, ...]:
+    """The SDK's logprobs.content items as TokenProbs; a malformed item ends the list (the text stays)."""
+    tokens = []
+    for item in content:
+        try:
+            if not isinstance(item.token, str):
+                break
+            top = ((alt.token, alt.logprob) for alt in item.top_logprobs or ())
+            tokens.append(token_prob(item.token, item.logprob, top))
+        except (AttributeError, TypeError, ValueError):
+            break
+    return tuple(tokens)
 
 
 def _usage(raw) -> Usage:

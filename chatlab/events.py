@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chatlab.tokenprobs.record import TokenProb
+
 
 @dataclass(frozen=True)
 class TextDelta:
@@ -17,6 +19,26 @@ class ReasoningDelta:
 
     choice: int
     text: str
+
+
+@dataclass(frozen=True)
+class TokenLogprobs:
+    """Token probabilities of text that just arrived (the request asked for logprobs): one TokenProb per
+    token, in order. Sent after the TextDelta of the same chunk."""
+
+    choice: int
+    tokens: tuple[TokenProb, ...]
+
+
+@dataclass(frozen=True)
+class ParamDropped:
+    """The server refused a parameter that only observes the reply (e.g. logprobs, with a 400 naming it)
+    before anything was generated: the request was sent again without it, and the reply goes on.
+    `body` is the request body actually sent now; `note` says what was left out and why."""
+
+    name: str
+    note: str
+    body: dict
 
 
 @dataclass(frozen=True)
@@ -67,13 +89,6 @@ class KeyNotice:
 
 
 @dataclass(frozen=True)
-class Adjusted:
-    """The request was changed and sent again (e.g. without a parameter the server refused); a sentence."""
-
-    message: str
-
-
-@dataclass(frozen=True)
 class Timings:
     ttft_s: float | None  # time to first token (text or reasoning); None if nothing arrived
     duration_s: float
@@ -105,4 +120,14 @@ class StreamDone:
         )
 
 
-Event = TextDelta | ReasoningDelta | Usage | Finish | KeyNotice | Adjusted | StreamError | StreamDone
+Event = (
+    TextDelta
+    | ReasoningDelta
+    | TokenLogprobs
+    | ParamDropped
+    | Usage
+    | Finish
+    | KeyNotice
+    | StreamError
+    | StreamDone
+)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,17 @@ O_SERIES, GPT5, GPT5_1, OPENAI_CHAT, DEEPSEEK_REASONER = (
 REASONING_FAMILIES = (O_SERIES, GPT5, GPT5_1)
 
 
+@dataclass(frozen=True)
+class Wire:
+    """A parameter whose request fields differ from its table value (token probabilities: the table holds
+    a top-k, the body gets `logprobs: true, top_logprobs: k`). `send` gives the fields for a value; `read`
+    gives the value back from a stored body (None when the body does not carry it)."""
+
+    fields: tuple[str, ...]
+    send: Callable[[Any], dict]
+    read: Callable[[Mapping], Any]
+
+
 def number_text(value: float | int) -> str:
     """A number written out for a person: 1,000,000 and -9,223,372,036,854,775,808, never 1e+06."""
     if isinstance(value, bool):
@@ -92,8 +103,15 @@ class Param:
     override: bool = True  # a column of Compare's per-pane overrides table
     # Families (chatlab.capabilities) that do not take the parameter as is; every other family does.
     families: Mapping[str, Support] = field(default_factory=dict)
-    # The Responses API's name for it ("reasoning.effort" is nested); None: that API has no such knob.
+    # The Responses API's name for it ("reasoning.effort" is nested); None: it is not sent there, and
+    # `responses_missing` says why.
     responses: str | None = None
+    responses_missing: str = "the Responses API has no such parameter"
+    # How it is written into a request body when that is not `name: value` (chatlab.request reads it).
+    wire: Wire | None = None
+    # It only observes the reply (never changes the text): a server that refuses it (400 naming it) gets
+    # the request again without it, and the reply goes on (chatlab.client).
+    droppable: bool = False
 
     @property
     def heading(self) -> str:
@@ -114,8 +132,15 @@ class Param:
     def support(self, family: str) -> Support:
         return self.families.get(family, Support())
 
-    def wire_fields(self, value: Any) -> dict[str, Any]:
-        """The Chat Completions body fields this parameter's value is sent as (stop as a list)."""
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The request-body fields this parameter sets."""
+        return self.wire.fields if self.wire else (self.name,)
+
+    def body_fields(self, value: Any) -> dict:
+        """The request-body fields for a (checked) value."""
+        if self.wire:
+            return self.wire.send(value)
         return {self.name: list(value) if isinstance(value, tuple) else value}
 
     def range_text(self) -> str:
@@ -188,6 +213,22 @@ _SAMPLING_REFUSED = {
     DEEPSEEK_REASONER: Support(IGNORED),
 }
 _REASONING_ONLY = {OPENAI_CHAT: Support(REJECTED)}  # OpenAI's non-reasoning chat models refuse these
+
+MAX_TOP_LOGPROBS = 20  # Chat Completions takes top_logprobs 0–20 (FACTS)
+
+
+def _read_logprobs(body: Mapping) -> int | None:
+    top = body.get("top_logprobs")
+    if body.get("logprobs") is True and isinstance(top, int) and not isinstance(top, bool) and top > 0:
+        return top
+    return None
+
+
+_LOGPROBS_WIRE = Wire(
+    fields=("logprobs", "top_logprobs"),
+    send=lambda k: {"logprobs": True, "top_logprobs": k},
+    read=_read_logprobs,
+)
 
 PARAMS: dict[str, Param] = {
     p.name: p
@@ -352,6 +393,26 @@ PARAMS: dict[str, Param] = {
             role_default=False,
             override=False,
             responses="user",
+        ),
+        Param(
+            "logprobs",
+            INT,
+            "Token probabilities (top-k)",
+            "Ask for each token's probability and its k most likely alternatives: the reply gets a token "
+            "view. It does not change the reply. Reasoning models refuse it.",
+            default=5,
+            widget=SLIDER,
+            low=1,
+            high=MAX_TOP_LOGPROBS,
+            step=1,
+            short="Top-k",
+            role_default=False,  # it observes a request; it says nothing about how a role answers
+            override=False,
+            # DeepSeek's docs: "Setting logprobs, top_logprobs will trigger an error" on deepseek-reasoner.
+            families={family: Support(REJECTED) for family in (*REASONING_FAMILIES, DEEPSEEK_REASONER)},
+            wire=_LOGPROBS_WIRE,
+            responses_missing="Chat Lab reads token probabilities from Chat Completions only",
+            droppable=True,
         ),
     )
 }

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from chatlab.capabilities import Capabilities, capabilities_for
 from chatlab.endpoint import Endpoint
-from chatlab.events import StreamDone, StreamError, TextDelta
+from chatlab.events import ParamDropped, StreamDone, StreamError, TextDelta, TokenLogprobs
 from chatlab.params import ACCEPTED, IGNORED, PARAMS, REJECTED, RENAMED, GenerationParams, Support
 from chatlab.prices import cost_usd
 from chatlab.request import CHAT, RESPONSES, build_request
@@ -150,7 +150,7 @@ def table_name(field_name: str) -> str | None:
     """The parameter-table name of a body field (max_completion_tokens may stand for max_tokens)."""
     if field_name in PARAMS:
         return field_name
-    return next((n for n, p in PARAMS.items() if field_name in p.wire_fields(1)), None)
+    return next((n for n, p in PARAMS.items() if field_name in p.fields), None)
 
 
 # Running the probe ---------------------------------------------------------------------------------
@@ -161,6 +161,8 @@ class _Reply:
     body: dict
     texts: dict[int, str] = field(default_factory=dict)
     done: StreamDone | None = None
+    dropped: ParamDropped | None = None  # the client sent it again without a parameter it refused
+    token_probabilities: bool = False
 
     @property
     def error(self) -> StreamError | None:
@@ -209,6 +211,9 @@ def planned_steps(protocol: str = CHAT) -> list[ProbeStep]:
         steps += [
             ProbeStep("stop", f'stop at "{STOP_AT}"', COUNT_PROMPT, GenerationParams(stop=(STOP_AT,))),
             ProbeStep("n", "two choices (n=2)", SHORT_PROMPT, GenerationParams(n=2)),
+            ProbeStep(
+                "logprobs", "token probabilities (logprobs)", SHORT_PROMPT, GenerationParams(logprobs=3)
+            ),
             *[
                 ProbeStep(f"seed{i}", f"seed 4242, reply {i}", VARIED_PROMPT, GenerationParams(seed=4242))
                 for i in (1, 2)
@@ -275,6 +280,10 @@ def run_probe(
         for event in client.stream(request):
             if isinstance(event, TextDelta):
                 reply.texts[event.choice] = reply.texts.get(event.choice, "") + event.text
+            elif isinstance(event, TokenLogprobs):
+                reply.token_probabilities = True
+            elif isinstance(event, ParamDropped):
+                reply.dropped = event
             elif isinstance(event, StreamDone):
                 reply.done = event
         usage = reply.done.usage if reply.done else None
@@ -372,6 +381,14 @@ def run_probe(
         findings["n"] = Finding(ACCEPTED, "n=2 gave two choices")
     else:
         findings["n"] = Finding(IGNORED, "n=2 gave one choice")
+    probabilities = ask(steps["logprobs"])
+    if probabilities.dropped is not None or probabilities.error is not None:
+        why = probabilities.dropped.note if probabilities.dropped else probabilities.error.message
+        findings["logprobs"] = Finding(REJECTED, why)
+    elif probabilities.token_probabilities:
+        findings["logprobs"] = Finding(ACCEPTED, "token probabilities came back")
+    else:
+        findings["logprobs"] = Finding(IGNORED, "no token probabilities came back")
     seeded = [ask(steps["seed1"]), ask(steps["seed2"])]
     unseeded = [ask(steps["unseeded1"]), ask(steps["unseeded2"])]
     findings["seed"] = _seed_finding(seeded, unseeded)

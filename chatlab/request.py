@@ -13,8 +13,9 @@ out with a note.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chatlab.capabilities import Capabilities, capabilities_for
 from chatlab.params import IGNORED, PARAMS, REJECTED, RENAMED, GenerationParams, Support
@@ -113,7 +114,7 @@ def build_request(
         if protocol == RESPONSES:
             _put_responses(body, name, value, notes)
         else:
-            body.update(PARAMS[wire].wire_fields(value) if wire in PARAMS else {wire: value})
+            body.update(PARAMS[wire].body_fields(value) if wire in PARAMS else {wire: value})
     if stream:
         body["stream"] = True
         if protocol == CHAT:
@@ -125,7 +126,7 @@ def _put_responses(body: dict, name: str, value, notes: list[str]) -> None:
     """Place a parameter where the Responses API wants it ("reasoning.effort" is nested), or say it has none."""
     path = PARAMS[name].responses
     if path is None:
-        notes.append(f"{name} not sent: the Responses API has no such parameter.")
+        notes.append(f"{name} not sent: {PARAMS[name].responses_missing}.")
         return
     *parents, leaf = path.split(".")
     target = body
@@ -137,6 +138,38 @@ def _put_responses(body: dict, name: str, value, notes: list[str]) -> None:
     target[leaf] = value
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """The request again without a parameter the server refused: which one, and the note saying why."""
+
+    request: Request
+    name: str
+    note: str
+
+
+def without_refused(request: Request, field: str | None, message: str = "") -> Dropped | None:
+    """The request again without a droppable parameter the server refused (a 400 naming it), or None.
+
+    `field` is the error's `param`; servers that leave it out are matched on a field named in `message`.
+    The new request keeps the old notes and adds one saying what was left out and why.
+    """
+    for param in PARAMS.values():
+        if not param.droppable or not any(f in request.body for f in param.fields):
+            continue
+        named = field in param.fields if field else any(_names(message, f) for f in param.fields)
+        if not named:
+            continue
+        body = {k: v for k, v in request.body.items() if k not in param.fields}
+        reason = f": {message.strip()}" if message.strip() else ""
+        note = f"{param.name} not sent: the server refused it{reason} (sent again without it)."
+        return Dropped(replace(request, body=body, notes=(*request.notes, note)), param.name, note)
+    return None
+
+
+def _names(message: str, field: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(field)}(?![\w])", message) is not None
+
+
 def params_of(body: dict) -> GenerationParams:
     """The generation parameters a stored Chat Completions body carries, by their table names."""
     values = {}
@@ -146,8 +179,12 @@ def params_of(body: dict) -> GenerationParams:
         for support in param.families.values()
         if support.status == RENAMED and support.renamed_to
     }
+    wired = {f for param in PARAMS.values() if param.wire for f in param.wire.fields}
     for key, value in body.items():
         name = key if key in PARAMS else renames.get(key)
-        if name in PARAMS and name not in values:
+        if name in PARAMS and name not in values and key not in wired:
             values[name] = value
+    for name, param in PARAMS.items():
+        if param.wire is not None:
+            values[name] = param.wire.read(body)
     return GenerationParams.from_dict(values)

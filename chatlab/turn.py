@@ -16,7 +16,16 @@ from dataclasses import dataclass
 
 from chatlab.capabilities import Capabilities
 from chatlab.context import ContextWindow, build_context, conversation_history
-from chatlab.events import Adjusted, Event, ReasoningDelta, StreamDone, StreamError, TextDelta, Usage
+from chatlab.events import (
+    Event,
+    ParamDropped,
+    ReasoningDelta,
+    StreamDone,
+    StreamError,
+    TextDelta,
+    TokenLogprobs,
+    Usage,
+)
 from chatlab.params import GenerationParams
 from chatlab.prices import usage_cost
 from chatlab.probe import record_refusal, refused_param, table_name
@@ -24,6 +33,7 @@ from chatlab.request import CHAT, Request, build_request
 from chatlab.roles.role import Role
 from chatlab.roles.variables import Variable, missing_values, prompt_variables, render_prompt
 from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message, Store
+from chatlab.tokenprobs.record import ReplyTokens, TokenProb
 from chatlab.tokens import estimate_usage
 
 TITLE_CHARS = 60
@@ -225,6 +235,9 @@ def _stream_reply(
     rows = {0: first_row}
     texts: dict[int, list[str]] = defaultdict(list)
     reasoning: dict[int, list[str]] = defaultdict(list)
+    tokens: dict[int, list[TokenProb]] = defaultdict(list)  # kept once the reply ends, not at each flush
+    reply_fields = dict(reply_fields)
+    dropped: str | None = None  # why the server was sent the request again without a parameter
 
     def flush(final: dict[int, dict] | None = None) -> None:
         for choice, message_id in rows.items():
@@ -250,6 +263,13 @@ def _stream_reply(
                     if time.monotonic() - last_write >= write_interval_s:
                         flush()
                         last_write = time.monotonic()
+                elif isinstance(event, TokenLogprobs):
+                    tokens[event.choice].extend(event.tokens)
+                elif isinstance(event, ParamDropped):
+                    # The client sent the request again without a parameter that only observes the reply
+                    # (logprobs): what was stored as sent is no longer what the server got.
+                    dropped = event.note
+                    _record_change(store, rows, reply_fields, event.body, event.note)
                 elif isinstance(event, StreamError) and may_retry and not texts and not reasoning:
                     name = table_name(refused_param(event, request.body) or "")
                     if name is not None and name in settings.params.as_dict():
@@ -259,6 +279,7 @@ def _stream_reply(
                     break
                 elif isinstance(event, StreamDone):
                     flush(_final_fields(event, rows, texts, settings.model))
+                    _save_tokens(store, rows, texts, tokens, settings, request, dropped)
                     finished = True
                 yield event
             if finished or refused is None:
@@ -266,14 +287,13 @@ def _stream_reply(
             stream.close()
             name, error = refused
             request, note = _without(settings, request, name, error)
-            reply_fields["request"], reply_fields["notes"] = request.body, (*reply_fields["notes"], note)
-            store.update_message(first_row, request=request.body, notes=reply_fields["notes"])
+            _record_change(store, rows, reply_fields, request.body, note)
             if settings.findings_key:
                 record_refusal(
                     store, settings.findings_key, settings.model, settings.protocol, name, error.message
                 )
             may_retry = False
-            yield Adjusted(note)
+            yield ParamDropped(name, note, request.body)
             stream = client.stream(request)
     finally:
         stream.close()
@@ -285,6 +305,36 @@ def _stream_reply(
             stopped = {choice: {"status": STOPPED} for choice in rows}
             stopped[0].update(_usage_fields(usage, settings.model), duration_s=time.monotonic() - started)
             flush(stopped)
+            _save_tokens(store, rows, texts, tokens, settings, request, dropped)
+
+
+def _save_tokens(
+    store: Store,
+    rows: dict[int, int],
+    texts: dict[int, list[str]],
+    tokens: dict[int, list[TokenProb]],
+    settings: TurnSettings,
+    request: Request,
+    dropped: str | None,
+) -> None:
+    """Keep each choice's token probabilities when they were asked for, or why there are none."""
+    if settings.params.logprobs is None:
+        return
+    # Why a reply with text has none: the builder left them out, the server refused them, or ignored them.
+    builder = next((n for n in request.notes if n.startswith("logprobs ")), None)
+    why = dropped or builder or "The server sent no token probabilities: it ignores logprobs."
+    for choice, message_id in rows.items():
+        if tokens[choice]:
+            store.save_reply_tokens(message_id, ReplyTokens.of(tokens[choice]))
+        elif texts[choice]:
+            store.save_reply_tokens(message_id, None, note=why)
+
+
+def _record_change(store: Store, rows: dict[int, int], reply_fields: dict, body: dict, note: str) -> None:
+    """The request went out again changed: store the body the server got now, and the note saying why."""
+    reply_fields["request"], reply_fields["notes"] = body, (*reply_fields["notes"], note)
+    for message_id in rows.values():
+        store.update_message(message_id, request=body, notes=reply_fields["notes"])
 
 
 def _without(settings: TurnSettings, request: Request, name: str, error: StreamError) -> tuple[Request, str]:

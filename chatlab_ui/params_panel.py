@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from chatlab.capabilities import Capabilities
 from chatlab.params import (
     NUMBER_TEXT,
     PARAMS,
@@ -116,8 +117,13 @@ def _value(param: Param, held):
     return param.check(held)
 
 
-def parameter_controls(keys: PageKeys, *, disabled: bool = False) -> ParamChoice:
-    """Draw every parameter's control; returns what the user chose to send and what is not valid."""
+def parameter_controls(
+    keys: PageKeys, *, disabled: bool = False, capabilities: Capabilities | None = None
+) -> ParamChoice:
+    """Draw every parameter's control; returns what the user chose to send and what is not valid.
+
+    With `capabilities`, a control whose parameter the model refuses, ignores or renames says so.
+    """
     chosen: dict = {}
     problems: list[str] = []
     st.caption("Tick a box to send that parameter; unticked ones use the server's default.")
@@ -131,6 +137,9 @@ def parameter_controls(keys: PageKeys, *, disabled: bool = False) -> ParamChoice
             help=f"Send {param.name} with the request. Unticked: the server's default applies.",
         )
         held = _control(param, keys, column, disabled)
+        note = capabilities.control_note(param.name) if capabilities is not None else None
+        if note:
+            column.caption(f":material/info: {note}")
         if not on:
             continue
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from chatlab.capabilities import capabilities_for
 from chatlab.client import ChatClient
 from chatlab.endpoint import Endpoint
 from chatlab.roles import Role
@@ -95,7 +96,8 @@ def chat_sidebar(
     model = model_picker(keys, client, endpoint, disabled=disabled)
     depth = depth_control(keys, disabled=disabled)
     with st.expander("Parameters", expanded=True):
-        choice = parameter_controls(keys, disabled=disabled)
+        # Each control says when this model refuses, ignores or renames its parameter (e.g. logprobs).
+        choice = parameter_controls(keys, disabled=disabled, capabilities=capabilities_for(model))
     settings = TurnSettings(
         model=model,
         params=choice.params,

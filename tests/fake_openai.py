@@ -17,6 +17,12 @@ waits until a condition on the fake holds (requests, in-flight, disconnects) wit
 
 Standalone: `python -m tests.fake_openai --port 8765 --text "..." --delay 0.01`.
 
+Token probabilities: a request with `logprobs: true` gets `logprobs.content` in the OpenAI wire format,
+one token per content chunk (streamed and not), `top_logprobs` alternatives each: every fourth token is
+the runner-up, the others the likeliest (`Reply.token_logprobs` scripts the entries instead). A reply
+with `logprobs=REJECT` answers such a request 400 as a reasoning model does (error.param "logprobs",
+code "unsupported_parameter"); with `logprobs=IGNORE` it never sends any.
+
 Usage counts it reports (when the reply has `usage=True` and no `usage_values`): prompt tokens = the number
 of whitespace-separated words across all request message contents; completion tokens = the number of
 content chunks sent (reasoning chunks included), summed over choices.
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import threading
 import time
 from collections import deque
@@ -36,6 +43,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from tests import fake_models
 
 DEFAULT_TEXT = "Hello from the fake server."
+# What a reply does with a request for token probabilities.
+ANSWER, REJECT, IGNORE = "answer", "reject", "ignore"
+LOGPROBS_REFUSAL = "logprobs is not supported with this model."
 DEFAULT_MODELS = ("gpt-4o-mini", "fake-model")
 
 # status -> (type, code, default message), after OpenAI's own error bodies.
@@ -73,6 +83,10 @@ class Reply:
     random_words: int = 0
     hold: threading.Event | None = None  # wait until the test sets it, after `hold_after` content chunks
     hold_after: int = 0
+    logprobs: str = ANSWER  # ANSWER, REJECT (400 naming logprobs) or IGNORE (never send any)
+    # Scripted `logprobs.content` entries, one per content chunk (choice 0; other choices get generated
+    # ones); None: generated from the chunk texts.
+    token_logprobs: list[dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,26 @@ Responder = Callable[[RecordedRequest], "Reply | None"]
 def _split(text: str, size: int) -> list[str]:
     size = max(1, size)
     return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def token_entry(text: str, position: int, k: int) -> dict:
+    """The generated logprobs entry of one content chunk: the chunk is the token; every fourth position
+    chose the runner-up. With k = 1 the runner-up is outside the listed top-k, as OpenAI then sends it."""
+    # A proper distribution: the j-th likeliest has probability 0.55 · 0.4^j (a little less further on).
+    ranked = [math.log(0.55) + j * math.log(0.4) - 0.05 * (position % 5) for j in range(max(k, 2))]
+    rank = 1 if position % 4 == 3 else 0
+    names = [f"alt{j}" for j in range(len(ranked))]
+    names[rank] = text
+    top = [{"token": names[j], "logprob": ranked[j], "bytes": None} for j in range(k)]
+    return {"token": text, "logprob": ranked[rank], "bytes": list(text.encode()), "top_logprobs": top}
+
+
+def _top_k(body: dict) -> int | None:
+    """The top-k a request asks for, or None when it asks for no token probabilities."""
+    if body.get("logprobs") is not True:
+        return None
+    top = body.get("top_logprobs")
+    return top if isinstance(top, int) and not isinstance(top, bool) and top >= 0 else 0
 
 
 def _prompt_words(body: dict) -> int:
@@ -269,6 +303,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error_body(400, ALTERNATION_ERROR)
             return
         reply = self.server.fake._next_reply(record)
+        if reply.logprobs == REJECT and ("logprobs" in body or "top_logprobs" in body):
+            # What OpenAI answers a reasoning model's request that asks for token probabilities (FACTS).
+            self._send_error_body(400, LOGPROBS_REFUSAL, param="logprobs", code="unsupported_parameter")
+            return
         if reply.status != 200:
             self._sleep(reply.first_delay_s)
             self._last_bytes()
@@ -303,20 +341,32 @@ class _Handler(BaseHTTPRequestHandler):
             "completion_tokens_details": {"reasoning_tokens": reasoning},
         }
 
-    def _plans(self, reply: Reply, body: dict, n: int) -> tuple[list[list[tuple[str, str]]], list[str]]:
-        """Per choice: the deltas to send (reasoning first, DeepSeek style, then content) and the finish
-        reason; a token cap (max_tokens …) cuts the content, one chunk per token, and finishes "length"."""
+    def _plans(self, reply: Reply, body: dict, n: int) -> tuple[list[list[tuple]], list[str]]:
+        """Per choice: the deltas to send (reasoning first, DeepSeek style, then content; a content chunk
+        carries its token's logprobs entry when the request asked for them) and the finish reason; a token
+        cap (max_tokens …) cuts the content, one chunk per token, and finishes "length"."""
         cap = fake_models.token_cap(body)
         plans, finishes = [], []
-        for text in self._choice_texts(reply, n, body):
+        for i, text in enumerate(self._choice_texts(reply, n, body)):
             pieces = _split(text, reply.chunk_chars)
             finish = reply.finish_reason
             if cap is not None and len(pieces) > cap:
                 pieces, finish = pieces[:cap], "length"
-            steps = [("reasoning_content", p) for p in _split(reply.reasoning, reply.chunk_chars)]
-            plans.append(steps + [("content", p) for p in pieces])
+            entries = self._token_entries(reply, body, i, pieces) or [None] * len(pieces)
+            steps = [("reasoning_content", p, None) for p in _split(reply.reasoning, reply.chunk_chars)]
+            plans.append(steps + [("content", p, e) for p, e in zip(pieces, entries, strict=True)])
             finishes.append(finish)
         return plans, finishes
+
+    @staticmethod
+    def _token_entries(reply: Reply, body: dict, choice: int, pieces: list[str]) -> list[dict] | None:
+        """The logprobs.content entries of one choice's content chunks; None when none are to be sent."""
+        k = _top_k(body)
+        if k is None or reply.logprobs != ANSWER:
+            return None
+        if reply.token_logprobs is not None and choice == 0:
+            return [reply.token_logprobs[i % len(reply.token_logprobs)] for i in range(len(pieces))]
+        return [token_entry(piece, position, k) for position, piece in enumerate(pieces)]
 
     def _complete(self, reply: Reply, body: dict) -> None:
         self._sleep(reply.first_delay_s)
@@ -326,11 +376,15 @@ class _Handler(BaseHTTPRequestHandler):
         plans, finishes = self._plans(reply, body, n)
         choices = []
         for i, steps in enumerate(plans):
-            text = "".join(piece for key, piece in steps if key == "content")
+            text = "".join(piece for key, piece, _ in steps if key == "content")
             message: dict = {"role": "assistant", "content": text, "refusal": None}
             if reply.reasoning:
                 message["reasoning_content"] = reply.reasoning
-            choices.append({"index": i, "message": message, "finish_reason": finishes[i], "logprobs": None})
+            entries = [e for key, _, e in steps if key == "content" and e is not None]
+            logprobs = {"content": entries, "refusal": None} if entries else None
+            choices.append(
+                {"index": i, "message": message, "finish_reason": finishes[i], "logprobs": logprobs}
+            )
         chunks = sum(len(steps) for steps in plans)
         payload = {
             "id": reply.id,
@@ -398,7 +452,8 @@ class _Handler(BaseHTTPRequestHandler):
             ]
         )
 
-        # Deltas: reasoning first (DeepSeek style), then content; one chunk per choice per step.
+        # Deltas: reasoning first (DeepSeek style), then content; one chunk per choice per step. A content
+        # chunk carries its token's logprobs when the request asked for them.
         plans, finishes = self._plans(reply, body, n)
         sent = 0
         for step in range(max((len(p) for p in plans), default=0)):
@@ -424,8 +479,11 @@ class _Handler(BaseHTTPRequestHandler):
                     self._hold(reply.hold)
                 if sent and reply.delay_s:
                     self._sleep(reply.delay_s)
-                key, piece = steps[step]
-                send([{"index": i, "delta": {key: piece}, "finish_reason": None}])
+                key, piece, entry = steps[step]
+                choice = {"index": i, "delta": {key: piece}, "finish_reason": None}
+                if entry is not None:
+                    choice["logprobs"] = {"content": [entry], "refusal": None}
+                send([choice])
                 sent += 1
         if reply.cut_after is not None and sent >= reply.cut_after:
             self._cut = True
@@ -464,7 +522,7 @@ class _Handler(BaseHTTPRequestHandler):
         send("response.created", response=response)
         plans, finishes = self._plans(reply, body, 1)
         sent = 0
-        for key, piece in plans[0]:
+        for key, piece, _ in plans[0]:
             if reply.hold is not None and sent == reply.hold_after:
                 self.wfile.flush()
                 self._hold(reply.hold)
@@ -684,6 +742,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--strict-alternation", action="store_true", help="answer 400 unless user/assistant alternate (vLLM)"
     )
+    parser.add_argument(
+        "--logprobs",
+        choices=(ANSWER, REJECT, IGNORE),
+        default=ANSWER,
+        help="what a request for token probabilities gets: them, a 400 (reasoning model), or nothing",
+    )
     args = parser.parse_args(argv)
     reply = Reply(
         text=args.text,
@@ -692,6 +756,7 @@ def main(argv: list[str] | None = None) -> None:
         chunk_chars=args.chunk_chars,
         reasoning=args.reasoning,
         usage=not args.no_usage,
+        logprobs=args.logprobs,
     )
     fake = FakeOpenAI(models=[m for m in args.models.split(",") if m], default=reply, port=args.port)
     fake.strict_alternation = args.strict_alternation

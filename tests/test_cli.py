@@ -352,7 +352,7 @@ def test_probe_command_prints_the_cost_then_the_findings_and_the_chat_follows_th
     with FakeOpenAI(models=["house-reasoner"], kinds={"house-reasoner": REASONING_MODEL}) as fake:
         result = _run(tmp_path, "probe", "--model", "house-reasoner", "--yes", fake=fake)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "About 10 tiny requests" in result.stdout
+        assert "About 11 tiny requests" in result.stdout
         lines = {
             line.split()[0]: line
             for line in result.stdout.splitlines()

@@ -130,7 +130,7 @@ def test_a_refusal_met_in_a_chat_is_retried_once_without_it_and_remembered(tmp_p
     reply = store.messages(cid)[-1]
     assert reply.status == COMPLETE and "temperature" not in reply.request
     assert any("temperature was refused by the server" in n for n in reply.notes)
-    assert [type(e).__name__ for e in events].count("Adjusted") == 1
+    assert [type(e).__name__ for e in events].count("ParamDropped") == 1
     assert [r.body.get("temperature") for r in fake.chat_requests] == [0.3, None]
     # Next time it is left out up front, and the preview says why.
     caps = stored_capabilities(store, "fake url", "reasoner", "chat")

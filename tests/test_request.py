@@ -4,7 +4,7 @@ import pytest
 
 from chatlab.capabilities import Capabilities, capabilities_for
 from chatlab.params import IGNORED, REJECTED, GenerationParams, Support
-from chatlab.request import Request, build_request, params_of
+from chatlab.request import Request, build_request, params_of, without_refused
 
 MESSAGES = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}]
 
@@ -132,3 +132,40 @@ def test_the_responses_api_gets_the_same_parameters_where_it_has_them():
     assert reasoning["reasoning"] == {"effort": "low"} and reasoning["text"] == {"verbosity": "high"}
     assert reasoning["max_output_tokens"] == 64 and "temperature" not in reasoning
     assert Request.from_body(reasoning).messages == MESSAGES
+
+
+def test_token_probabilities_go_out_as_logprobs_and_top_logprobs_and_read_back():
+    request = build_request("gpt-4o-mini", MESSAGES, GenerationParams(logprobs=5, temperature=0.2))
+    assert request.body["logprobs"] is True and request.body["top_logprobs"] == 5
+    assert "logprobs" in request.body and request.notes == ()
+    assert params_of(request.body) == GenerationParams(logprobs=5, temperature=0.2)
+    # A body that asks for the chosen token only (top_logprobs 0) has no top-k to show.
+    assert params_of({"logprobs": True, "top_logprobs": 0}) == GenerationParams()
+    with pytest.raises(ValueError, match="logprobs must be between 1 and 20"):
+        GenerationParams(logprobs=21)
+
+
+@pytest.mark.parametrize("model", ["o3", "gpt-5", "deepseek-reasoner"])
+def test_models_that_refuse_token_probabilities_are_not_sent_them(model):
+    request = build_request(model, MESSAGES, GenerationParams(logprobs=5))
+    assert "logprobs" not in request.body and "top_logprobs" not in request.body
+    assert any(note.startswith("logprobs not sent") for note in request.notes)
+    assert "does not accept logprobs" in capabilities_for(model).control_note("logprobs")
+    assert capabilities_for("gpt-4o").control_note("logprobs") is None
+
+
+def test_a_refused_droppable_parameter_is_left_out_of_a_second_request():
+    request = build_request("local", MESSAGES, GenerationParams(logprobs=3, seed=1))
+    dropped = without_refused(request, "logprobs", "logprobs is not supported with this model.")
+    assert dropped.name == "logprobs" and dropped.note == dropped.request.notes[-1]
+    again = dropped.request
+    assert "logprobs" not in again.body and "top_logprobs" not in again.body and again.body["seed"] == 1
+    assert again.notes[-1].startswith("logprobs not sent: the server refused it: logprobs is not supported")
+    # Named by its other field, or only in the message when the server gives no param.
+    assert without_refused(request, "top_logprobs") is not None
+    assert without_refused(request, None, "'top_logprobs' must be at most 5") is not None
+    # Anything else is the user's to see: a refused seed, a message about something else, or a body that
+    # no longer carries the parameter.
+    assert without_refused(request, "seed", "seed is not supported") is None
+    assert without_refused(request, None, "Invalid request (fake server).") is None
+    assert without_refused(again, "logprobs") is None

@@ -15,6 +15,7 @@ from chatlab.store.store import (
     Message,
     ReplyMetrics,
     Store,
+    TokenInfo,
     now_iso,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "Message",
     "ReplyMetrics",
     "Store",
+    "TokenInfo",
     "default_db_path",
     "now_iso",
 ]

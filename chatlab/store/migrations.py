@@ -342,6 +342,26 @@ def m009_test_sets_batches_ratings(db: Connection) -> None:
     )
 
 
+@migration
+def m010_message_tokens(db: Connection) -> None:
+    # A reply's token probabilities, one row per reply that asked for them, apart from `messages` so that
+    # drawing a conversation never reads them: a compact blob (chatlab.tokenprobs.codec; NULL when none
+    # arrived, `note` then says why) that is loaded only when someone opens the reply's token view.
+    types = {SQLITE: ("INTEGER", "BLOB"), POSTGRESQL: ("BIGINT", "BYTEA")}[_dialect(db)]
+    _run(
+        db,
+        [
+            f"""CREATE TABLE message_tokens (
+                message_id {types[0]} PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+                token_count INTEGER NOT NULL DEFAULT 0,
+                top_k INTEGER NOT NULL DEFAULT 0,
+                data {types[1]},
+                note TEXT
+            )"""
+        ],
+    )
+
+
 def applied_migrations(engine: Engine) -> list[str]:
     """Names recorded in `_migrations`, in the order they were applied."""
     with engine.connect() as db:

@@ -16,6 +16,7 @@ from chatlab.store import owners
 from chatlab.store.db import POSTGRESQL, create_store_engine, database_url, sqlite_path, writer
 from chatlab.store.migrations import apply_migrations
 from chatlab.store.search import SearchHit, match_messages, snippet
+from chatlab.tokenprobs.record import ReplyTokens
 
 # Statuses of a stored message. A reply is written while it streams, so a crash leaves it 'streaming';
 # the next process start turns such rows into 'interrupted' if the process streaming them is gone
@@ -111,6 +112,21 @@ class ReplyMetrics:
     status: str
     cached_tokens: int | None = None
     reasoning_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """Whether a reply has token probabilities, without loading them: how many, the top-k, and when there
+    are none although they were asked for, why."""
+
+    message_id: int
+    token_count: int
+    top_k: int
+    note: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.token_count > 0
 
 
 @dataclass(frozen=True)
@@ -616,6 +632,55 @@ class Store:
         gone = [r["id"] for r in rows if owners.is_gone(_owner(r), stale_after_s)]
         if gone:
             self._write(_FORGET_PROCESSES, {"ids": gone})
+
+    # Token probabilities -------------------------------------------------------------------------
+
+    # The codec (NumPy) is imported where it is used: most processes that open the store never need it.
+
+    def save_reply_tokens(self, message_id: int, tokens: ReplyTokens | None, note: str | None = None) -> None:
+        """Keep a reply's token probabilities (replacing earlier ones), or only why it has none (`note`)."""
+        from chatlab.tokenprobs.codec import encode
+
+        self._write(
+            "INSERT INTO message_tokens (message_id, token_count, top_k, data, note)"
+            " VALUES (:id, :count, :top_k, :data, :note)"
+            " ON CONFLICT (message_id) DO UPDATE SET token_count = excluded.token_count,"
+            " top_k = excluded.top_k, data = excluded.data, note = excluded.note",
+            {
+                "id": message_id,
+                "count": len(tokens) if tokens else 0,
+                "top_k": tokens.top_k if tokens else 0,
+                "data": encode(tokens) if tokens else None,
+                "note": note,
+            },
+        )
+
+    def reply_tokens(self, message_id: int) -> ReplyTokens | None:
+        """A reply's token probabilities (None when it has none); TokenBlobError if they are damaged."""
+        from chatlab.tokenprobs.codec import decode
+
+        row = self._row("SELECT data FROM message_tokens WHERE message_id = :id", {"id": message_id})
+        return decode(bytes(row["data"])) if row and row["data"] is not None else None
+
+    def token_info(self, conversation_id: str) -> dict[int, TokenInfo]:
+        """Per reply of a conversation that asked for token probabilities: counts and notes, no data."""
+        rows = self._rows(
+            "SELECT t.message_id, t.token_count, t.top_k, t.note FROM message_tokens t"
+            " JOIN messages m ON m.id = t.message_id WHERE m.conversation_id = :cid",
+            {"cid": conversation_id},
+        )
+        return {r["message_id"]: TokenInfo(**r) for r in rows}
+
+    def conversation_tokens(self, conversation_id: str) -> dict[int, ReplyTokens]:
+        """Every reply's token probabilities in a conversation, by message id (for exports)."""
+        from chatlab.tokenprobs.codec import decode
+
+        rows = self._rows(
+            "SELECT t.message_id, t.data FROM message_tokens t JOIN messages m ON m.id = t.message_id"
+            " WHERE m.conversation_id = :cid AND t.data IS NOT NULL",
+            {"cid": conversation_id},
+        )
+        return {r["message_id"]: decode(bytes(r["data"])) for r in rows}
 
     # Search --------------------------------------------------------------------------------------
 

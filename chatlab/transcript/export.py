@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 import pandas as pd
 
 from chatlab.csvfile import to_csv_bytes
 from chatlab.store import COMPLETE, Conversation, Message, Store
+from chatlab.tokenprobs.record import ReplyTokens, to_wire
 from chatlab.transcript.schema import COLUMNS, DTYPES, FORMAT, PARAM_COLUMNS, VERSION
 from chatlab.usage import describe_reply
 
@@ -61,15 +63,59 @@ def to_dataframe(conversation: Conversation, messages: list[Message]) -> pd.Data
     )
 
 
-def to_json_bytes(conversation: Conversation, messages: list[Message]) -> bytes:
-    """Everything: the conversation and every Message field, including params and the request record."""
+def to_json_bytes(
+    conversation: Conversation,
+    messages: list[Message],
+    tokens: Mapping[int, ReplyTokens] | None = None,
+    token_notes: Mapping[int, str] | None = None,
+) -> bytes:
+    """Everything: the conversation and every Message field, including params and the request record.
+
+    A reply with token probabilities (`tokens`, by message id) gets "logprobs": {"content": [...]} in
+    OpenAI's wire shape, one token per line; one that asked for them in vain gets {"content": null,
+    "note": why} (`token_notes`).
+    """
+    tokens, token_notes = tokens or {}, token_notes or {}
+    nonce = uuid.uuid4().hex  # a placeholder no message text can hold by chance or on purpose
+    rendered: dict[str, str] = {}
+    records = []
+    for m in messages:
+        record = asdict(m)
+        if m.id in tokens or m.id in token_notes:
+            # A placeholder, replaced below: indented JSON would spend a line on every number.
+            placeholder = f"logprobs-{nonce}-{m.id}"
+            rendered[json.dumps(placeholder)] = _logprobs_json(tokens.get(m.id), token_notes.get(m.id))
+            record["logprobs"] = placeholder
+        records.append(record)
     document = {
         "format": FORMAT,
         "version": VERSION,
         "conversation": asdict(conversation),
-        "messages": [asdict(m) for m in messages],
+        "messages": records,
     }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    for placeholder, value in rendered.items():
+        text = text.replace(placeholder, value, 1)
+    return (text + "\n").encode("utf-8")
+
+
+def _logprobs_json(tokens: ReplyTokens | None, note: str | None) -> str:
+    """{"content": [...], "note": ...} with one token per line, at the depth it takes in a message."""
+    if not tokens:
+        return json.dumps({"content": None, "note": note}, ensure_ascii=False)
+    pad = " " * 8  # a message's keys are at 6 spaces in the indented document
+    lines = ",\n".join(f"{pad}  {_json_line(t)}" for t in to_wire(tokens.tokens))
+    return f'{{\n{pad}"content": [\n{lines}\n{pad}],\n{pad}"note": {json.dumps(note)}\n{pad[2:]}}}'
+
+
+def _json_line(value) -> str:
+    """JSON with text kept readable, unless it holds a lone surrogate (then escaped, so it encodes)."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value)
+    return text
 
 
 def _meta_line(message: Message) -> str:
@@ -182,7 +228,8 @@ def export_conversation(store: Store, conversation_id: str, fmt: str) -> bytes:
     if fmt == "csv":
         return to_csv_bytes(to_dataframe(conversation, messages))
     if fmt == "json":
-        return to_json_bytes(conversation, messages)
+        notes = {i: info.note for i, info in store.token_info(conversation_id).items() if info.note}
+        return to_json_bytes(conversation, messages, store.conversation_tokens(conversation_id), notes)
     return to_markdown(conversation, messages).encode("utf-8")
 
 

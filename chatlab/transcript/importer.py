@@ -16,6 +16,7 @@ from chatlab.csvfile import unneutralise as _unneutralise
 from chatlab.params import GenerationParams, ParamError
 from chatlab.store import COMPLETE, INTERRUPTED, STREAMING, Store, now_iso
 from chatlab.textfile import TextFileError, decode_upload
+from chatlab.tokenprobs.record import ReplyTokens, from_wire
 from chatlab.transcript.schema import (
     _CONVERSATION_TEXT_FIELDS,
     _MESSAGE_FIELDS,
@@ -354,6 +355,7 @@ def _read_json(text: str) -> ImportedTranscript:
         conv["id"] = str(conv["id"])
 
     messages = []
+    tokens: dict[int, tuple[ReplyTokens | None, str | None]] = {}
     for index, raw in enumerate(raw_messages, start=1):
         where = f"Message {index}"
         if not isinstance(raw, dict):
@@ -363,7 +365,26 @@ def _read_json(text: str) -> ImportedTranscript:
         if "role" not in raw or "content" not in raw:
             raise TranscriptError(f'{where} is missing "role" or "content".')
         messages.append({name: _json_value(raw, name, where) for name in _MESSAGE_FIELDS})
-    return ImportedTranscript(conversation=conv, messages=_finish_messages(messages))
+        if raw.get("logprobs") is not None:
+            tokens[len(messages) - 1] = _json_tokens(raw["logprobs"], where)
+    return ImportedTranscript(conversation=conv, messages=_finish_messages(messages), tokens=tokens)
+
+
+def _json_tokens(value, where: str) -> tuple[ReplyTokens | None, str | None]:
+    """A message's "logprobs": {"content": [...] or null, "note": text or null}."""
+    if not isinstance(value, dict):
+        raise TranscriptError(f"{where}: logprobs must be an object, got {type(value).__name__}.")
+    content, note = value.get("content"), value.get("note")
+    if note is not None and not isinstance(note, str):
+        raise TranscriptError(f"{where}: logprobs note must be a string or null, got {note!r}.")
+    if content is None:
+        return None, note
+    if not isinstance(content, list):
+        raise TranscriptError(f"{where}: logprobs content must be a list, got {type(content).__name__}.")
+    try:
+        return ReplyTokens.of(from_wire(content)), note
+    except ValueError as exc:
+        raise TranscriptError(f"{where}: logprobs: {exc}.") from None
 
 
 # Storing an import --------------------------------------------------------------------------------------
@@ -396,7 +417,9 @@ def import_transcript(store: Store, data: bytes, filename: str) -> str:
         **meta,
     )
     try:
-        store.add_messages_bulk(cid, [dict(m) for m in imported.messages])
+        ids = store.add_messages_bulk(cid, [dict(m) for m in imported.messages])
+        for index, (tokens, note) in imported.tokens.items():
+            store.save_reply_tokens(ids[index], tokens, note=note)
         # Adding messages moves updated_at to the newest message's date when that is later (a file from a
         # clock ahead of ours): the import's time is what the history sorts by.
         store.update_conversation(cid, updated_at=stamp)

@@ -1,9 +1,10 @@
 """The transcript format: one conversation as a table (one row per message), its columns and their types.
 
 Three formats share it: CSV (flat, opens in Excel), JSON (everything, including each reply's request
-record) and Markdown (for reading). CSV and JSON can be imported back (chatlab.transcript.importer); an
-import always creates a new conversation, so importing the same file twice never clashes, and it is
-dated by the import (marked imported, the file's own dates kept beside).
+record and token probabilities, the latter under "logprobs" in OpenAI's own shape) and Markdown (for
+reading). CSV and JSON can be imported back (chatlab.transcript.importer); an import always creates a new
+conversation, so importing the same file twice never clashes, and it is dated by the import (marked
+imported, the file's own dates kept beside).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field, fields
 
 from chatlab.params import FLOAT, INT, PARAM_NAMES, PARAMS
 from chatlab.store import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Message
+from chatlab.tokenprobs.record import ReplyTokens
 
 FORMAT = "chatlab-transcript"
 VERSION = 1
@@ -97,3 +99,5 @@ class ImportedTranscript:
 
     conversation: dict = field(default_factory=dict)
     messages: list[dict] = field(default_factory=list)
+    # Token probabilities by position in `messages`: (the tokens, or None and why there are none).
+    tokens: dict[int, tuple[ReplyTokens | None, str | None]] = field(default_factory=dict)

@@ -1,0 +1,316 @@
+"""The SciPy calls behind every interval and p-value, batched so a page of samples costs milliseconds.
+
+Intervals of a mean and of a difference of means: scipy.stats.bootstrap, BCa. Why BCa rather than the
+percentile interval: token counts, latencies and costs are skewed (a few long replies), and BCa corrects
+the percentile interval for the bias and skew of the bootstrap distribution (Efron & Tibshirani 1993,
+ch. 14), so its coverage is closer to 95% at the 5–20 samples a page has. Where BCa is undefined for a
+slice (SciPy returns NaN, e.g. when the observed value lies outside every resample) that slice falls back
+to the percentile interval, and the row says so.
+
+p-values: scipy.stats.permutation_test, two-sided, on the difference of means, resampling the group
+labels (exact — every arrangement — when there are no more arrangements than RESAMPLES).
+
+Reproducible: every call starts from numpy.random.default_rng(SEED). SciPy draws one matrix of resample
+indices per call and applies it to every slice of a batch, so a slice's result depends only on its own
+values and the seed: `bootstrap((x,), np.mean, method="BCa", n_resamples=RESAMPLES,
+rng=np.random.default_rng(SEED))` on one group's values gives the interval the table shows. Slices are
+batched only with slices of the same sizes, which is what makes that true.
+
+Shares (yes/no per reply) get the Wilson score interval (scipy.stats.binomtest(...).proportion_ci), which
+stays honest at 0 of 20 (a bootstrap would say [0, 0]); their differences use the bootstrap above.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+SEED = 2026
+RESAMPLES = 999  # bootstrap resamples and permutations (see the module docstring for why this many)
+CONFIDENCE = 0.95
+ALPHA = 0.05
+# Fewer than 4 replies on a side: a permutation test cannot reach p < 0.05 (3 and 3 have only 20
+# arrangements, so the smallest two-sided p is 0.1), and a bootstrap of 3 values has 10 distinct means.
+MIN_SAMPLES = 4
+
+# How an interval was made (the `ci_method` / `diff_method` columns).
+BCA, PERCENTILE, WILSON, JACKKNIFE, NO_SPREAD = (
+    "bootstrap-bca",
+    "bootstrap-percentile",
+    "wilson",
+    "jackknife-t",
+    "no-spread",
+)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A 95% interval, or low/high None with the reason in `method` ("" when there were too few samples)."""
+
+    low: float | None
+    high: float | None
+    method: str
+
+
+TOO_FEW = Interval(None, None, "")
+
+
+def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis)
+
+
+def _difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
+def _slice_by_slice(fn: Callable, batch_first: bool) -> Callable:
+    """The statistic applied to each batch slice on its own.
+
+    NumPy sums a (batch, n) array in another order than an (n,) one, and BCa counts resampled means
+    equal to the observed one, so a last-bit difference moves an interval when values tie (costs,
+    token counts). Slice by slice, every slice gets the very arithmetic of a single SciPy call on its
+    values: what makes the table reproducible from the per-sample CSV. bootstrap puts the batch axis
+    first; permutation_test second to last (batch_first False).
+    """
+
+    def statistic(*data: np.ndarray, axis: int = -1) -> np.ndarray:
+        if batch_first:
+            return np.stack([fn(*(d[i] for d in data)) for i in range(data[0].shape[0])])
+        return np.stack([fn(*(d[..., i, :] for d in data)) for i in range(data[0].shape[-2])], axis=-1)
+
+    return statistic
+
+
+mean_of = _slice_by_slice(_mean, batch_first=True)
+difference_of_means = _slice_by_slice(_difference, batch_first=True)
+permuted_difference_of_means = _slice_by_slice(_difference, batch_first=False)
+
+
+def _constant(x: np.ndarray) -> bool:
+    return bool(np.all(x == x[0]))
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(SEED)
+
+
+def _quietly(call: Callable):
+    # SciPy warns (DegenerateDataWarning) when BCa is undefined for some slice; that slice is redone with
+    # the percentile interval, so the warning says nothing the table does not.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return call()
+
+
+def _buckets(keys: Sequence) -> dict:
+    """Positions grouped by key (the sizes of their samples), in first-seen order."""
+    out: dict = defaultdict(list)
+    for position, key in enumerate(keys):
+        if key is not None:
+            out[key].append(position)
+    return out
+
+
+Statistic = Callable[..., np.ndarray]
+# Given the positions batched together, the statistic for that batch (for statistics that carry data of
+# their own per slice, such as a similarity matrix).
+BatchStatistic = Callable[[list[int]], Statistic]
+
+
+def _for_batch(
+    statistic: Statistic | None, per_batch: BatchStatistic | None, positions: list[int]
+) -> Statistic:
+    return per_batch(positions) if per_batch is not None else statistic
+
+
+def bootstrap_intervals(
+    samples: Sequence[tuple[np.ndarray, ...] | None],
+    statistic: Statistic | None = None,
+    *,
+    per_batch: BatchStatistic | None = None,
+) -> list[Interval | None]:
+    """The BCa interval of the statistic for each tuple of samples (one sample: a mean; two: a difference).
+
+    Tuples are batched by their sizes, one bootstrap call per batch. The statistic must be vectorised
+    (take `axis`) and treat the leading axis as the batch. None in, None out (left to the caller).
+    """
+    out: list[Interval | None] = [None] * len(samples)
+    keys = [tuple(len(s) for s in group) if group else None for group in samples]
+    for _, positions in _buckets(keys).items():
+        data = _stacked(samples, positions)
+        batch_statistic = _for_batch(statistic, per_batch, positions)
+        result = _quietly(
+            lambda data=data, batch_statistic=batch_statistic: stats.bootstrap(
+                data,
+                batch_statistic,
+                n_resamples=RESAMPLES,
+                method="BCa",
+                confidence_level=CONFIDENCE,
+                rng=_rng(),
+                axis=-1,
+                vectorized=True,
+            )
+        )
+        lows, highs = (
+            np.atleast_1d(result.confidence_interval.low),
+            np.atleast_1d(result.confidence_interval.high),
+        )
+        undefined = []
+        for j, position in enumerate(positions):
+            if math.isfinite(lows[j]) and math.isfinite(highs[j]):
+                out[position] = Interval(float(lows[j]), float(highs[j]), BCA)
+            else:
+                undefined.append(position)
+        if undefined:
+            redone = _percentile(samples, undefined, _for_batch(statistic, per_batch, undefined))
+            for position, interval in zip(undefined, redone, strict=True):
+                out[position] = interval
+    return out
+
+
+def _stacked(samples: Sequence[tuple[np.ndarray, ...]], positions: list[int]) -> tuple[np.ndarray, ...]:
+    """The samples at these positions (all of the same sizes), stacked along a new leading batch axis."""
+    return tuple(np.stack([samples[p][i] for p in positions]) for i in range(len(samples[positions[0]])))
+
+
+def _percentile(samples, positions: list[int], statistic: Statistic) -> list[Interval]:
+    data = _stacked(samples, positions)
+    result = _quietly(
+        lambda: stats.bootstrap(
+            data,
+            statistic,
+            n_resamples=RESAMPLES,
+            method="percentile",
+            confidence_level=CONFIDENCE,
+            rng=_rng(),
+            axis=-1,
+            vectorized=True,
+        )
+    )
+    lows, highs = (
+        np.atleast_1d(result.confidence_interval.low),
+        np.atleast_1d(result.confidence_interval.high),
+    )
+    return [
+        Interval(float(lo), float(hi), PERCENTILE) if math.isfinite(lo) and math.isfinite(hi) else TOO_FEW
+        for lo, hi in zip(lows, highs, strict=True)
+    ]
+
+
+def permutation_pvalues(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray] | None],
+    statistic: Statistic | None = None,
+    *,
+    per_batch: BatchStatistic | None = None,
+) -> list[float | None]:
+    """Two-sided permutation p-values of the statistic for each pair (x, y), batched by sizes; None for None.
+
+    SciPy hands the statistic arrays whose batch axis is second to last (…, batch, observations).
+    """
+    out: list[float | None] = [None] * len(pairs)
+    keys = [(len(p[0]), len(p[1])) if p is not None else None for p in pairs]
+    for _, positions in _buckets(keys).items():
+        x, y = _stacked(pairs, positions)
+        batch_statistic = _for_batch(statistic, per_batch, positions)
+        result = _quietly(
+            lambda x=x, y=y, batch_statistic=batch_statistic: stats.permutation_test(
+                (x, y),
+                batch_statistic,
+                permutation_type="independent",
+                alternative="two-sided",
+                n_resamples=RESAMPLES,
+                rng=_rng(),
+                axis=-1,
+                vectorized=True,
+            )
+        )
+        for j, position in enumerate(positions):
+            p = float(np.atleast_1d(result.pvalue)[j])
+            out[position] = p if math.isfinite(p) else None
+    return out
+
+
+def mean_intervals(values: Sequence[np.ndarray]) -> list[Interval]:
+    """A 95% interval of the mean of each array: BCa bootstrap; the value itself when all are equal."""
+    chosen: list[tuple[np.ndarray, ...] | None] = []
+    out: list[Interval] = []
+    for x in values:
+        if len(x) < MIN_SAMPLES:
+            out.append(TOO_FEW)
+            chosen.append(None)
+        elif _constant(x):
+            out.append(Interval(float(x[0]), float(x[0]), NO_SPREAD))
+            chosen.append(None)
+        else:
+            out.append(TOO_FEW)  # replaced below
+            chosen.append((x,))
+    for position, interval in enumerate(bootstrap_intervals(chosen, mean_of)):
+        if interval is not None:
+            out[position] = interval
+    return out
+
+
+def share_interval(x: np.ndarray) -> Interval:
+    """The Wilson score interval of the share of 1s in a 0/1 array."""
+    if len(x) < MIN_SAMPLES:
+        return TOO_FEW
+    return _wilson(int(x.sum()), len(x))
+
+
+@functools.lru_cache(maxsize=1024)
+def _wilson(successes: int, trials: int) -> Interval:
+    # Cached: a page asks for the same few (k, n) over and over (0 of 20 refusals in every group).
+    ci = stats.binomtest(successes, trials).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    return Interval(float(ci.low), float(ci.high), WILSON)
+
+
+def difference_intervals(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[Interval]:
+    """A 95% interval of mean(x) − mean(y) for each pair: two-sample BCa bootstrap (each side resampled on
+    its own); the difference itself when both sides have no spread at all."""
+    chosen: list[tuple[np.ndarray, ...] | None] = []
+    out: list[Interval] = []
+    for x, y in pairs:
+        if min(len(x), len(y)) < MIN_SAMPLES:
+            out.append(TOO_FEW)
+            chosen.append(None)
+        elif _constant(x) and _constant(y):
+            d = float(x[0] - y[0])
+            out.append(Interval(d, d, NO_SPREAD))
+            chosen.append(None)
+        else:
+            out.append(TOO_FEW)
+            chosen.append((x, y))
+    for position, interval in enumerate(bootstrap_intervals(chosen, difference_of_means)):
+        if interval is not None:
+            out[position] = interval
+    return out
+
+
+def mean_pvalues(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[float | None]:
+    """Permutation p-values for mean(x) ≠ mean(y); None where a side has fewer than MIN_SAMPLES."""
+    chosen = [(x, y) if min(len(x), len(y)) >= MIN_SAMPLES else None for x, y in pairs]
+    return permutation_pvalues(chosen, permuted_difference_of_means)
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of a family of p-values (None stays None and does not count).
+
+    SciPy offers only false-discovery-rate control (false_discovery_control); statsmodels has Holm but is
+    a large dependency for these few lines. Holm controls the chance of any false "difference" among the
+    settings compared with the baseline, without assuming the tests are independent.
+    """
+    present = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    out: list[float | None] = [None] * len(pvalues)
+    running, m = 0.0, len(present)
+    for rank, (p, i) in enumerate(present):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out

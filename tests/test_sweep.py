@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from collections import Counter
@@ -12,10 +13,11 @@ import pytest
 from chatlab.client import ChatClient
 from chatlab.events import StreamDone, TextDelta, Timings, Usage
 from chatlab.params import PARAM_NAMES, GenerationParams
+from chatlab.stats import STAT_COLUMNS, verdicts
 from chatlab.sweep.ablation import ReplaySource, ablation_frame, depth_ablation
 from chatlab.sweep.plan import MAX_REPLIES, SweepSpec, grid, messages_for
 from chatlab.sweep.run import run_sweep
-from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
+from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, statistics, summarize
 from chatlab.tokens import count_tokens
 from tests.fake_openai import FakeOpenAI, RecordedRequest, Reply
 
@@ -545,3 +547,67 @@ def test_distinct_n_of_size_averages_subsets_with_a_fixed_seed():
     first = distinct_n_of_size(texts, 1, 3)
     assert first == distinct_n_of_size(texts, 1, 3)  # reproducible
     assert 0 < first <= 1 and distinct_n_of_size(texts, 1, 9) is None
+
+
+# ---- statistics with intervals -------------------------------------------------------------------------
+
+
+def lengths_by_temperature(fake: FakeOpenAI, mean_words: dict[float, int], seed: int = 7) -> None:
+    """Replies of a random number of words around mean_words[temperature] (usage counts the words)."""
+    lock = threading.Lock()
+    draws = {t: random.Random(seed + i) for i, t in enumerate(sorted(mean_words))}
+
+    def respond(request: RecordedRequest) -> Reply:
+        temperature = request.body.get("temperature")
+        with lock:
+            words = max(1, round(draws[temperature].gauss(mean_words[temperature], 6)))
+        return Reply(text=" ".join(["word"] * words), usage_values=(7, words))
+
+    fake.script_fn(respond)
+
+
+def test_a_temperature_sweep_has_intervals_and_differences_from_the_baseline(fake_openai, client):
+    lengths_by_temperature(fake_openai, {0.0: 40, 0.8: 41, 1.6: 70})
+    s = spec(axes=(("temperature", (0.0, 0.8, 1.6)),), samples=10)
+    samples = list(run_sweep(client, s, max_workers=4))
+    table = statistics(samples, s)
+
+    assert list(table.columns) == ["temperature", *STAT_COLUMNS]
+    tokens = table[table["metric"] == "completion_tokens"].set_index("temperature")
+    assert tokens["n"].tolist() == [10, 10, 10] and tokens["baseline"].tolist() == [True, False, False]
+    assert (tokens["ci_low"] < tokens["mean"]).all() and (
+        tokens["mean"] < tokens["ci_high"]
+    ).all()  # error bars
+    assert tokens["p_value"].isna().tolist() == [True, False, False]
+    assert tokens.loc[1.6, "p_holm"] < 0.05 and tokens.loc[1.6, "diff_ci_low"] > 0
+    said = dict(zip(table["group"] + " " + table["metric"], verdicts(table), strict=True))
+    assert said["temperature=1.6 completion_tokens"].startswith("longer: +")
+    assert said["temperature=0 completion_tokens"] == "baseline"
+    assert set(table["metric"]) >= {
+        "distinct_1",
+        "distinct_2",
+        "similarity",
+        "refusal",
+        "truncated",
+        "ttft_s",
+    }
+
+    # Another baseline; and the per-sample table carries what the statistics were computed from.
+    other = statistics(samples, s, baseline=(("temperature", 1.6),))
+    assert other.loc[other["baseline"], "temperature"].unique().tolist() == [1.6]
+    frame = samples_frame(samples, s)
+    assert frame["setting"].tolist()[:1] == ["temperature=0"] and frame["counted"].all()
+    assert (frame["reply_chars"] == frame["text"].str.len()).all() and not frame["truncated"].any()
+
+
+def test_sweep_statistics_use_equal_numbers_of_replies_for_distinct_n(fake_openai, client):
+    by_temperature(fake_openai)
+    s = spec(axes=(("temperature", (0.0, 1.0)),), samples=3)
+    samples = list(run_sweep(client, s))
+    samples = [x for x in samples if not (x.values == (("temperature", 0.0),) and x.index == 2)]
+    table = statistics(samples, s)
+    distinct = table[table["metric"] == "distinct_2"].set_index("temperature")
+    assert distinct["n"].tolist() == [2, 2]
+    similarity = table[table["metric"] == "similarity"].set_index("temperature")
+    assert similarity["n"].tolist() == [2, 3]
+    assert statistics([], s).empty

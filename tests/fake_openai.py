@@ -55,6 +55,7 @@ class Reply:
     error_message: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # extra response headers (e.g. retry-after)
     finish_reason: str = "stop"
+    ignore_n: bool = False  # streaming: answer one choice whatever `n` asks for, as llama.cpp's server does
     reasoning: str = ""  # streamed first as delta.reasoning_content, like DeepSeek
     stream_error_after: int | None = None  # after this many content chunks send an SSE {"error": ...} event
     chunked: bool = False  # stream with Transfer-Encoding: chunked; a cut then breaks the framing
@@ -294,7 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")  # the last-chunk marker; a cut leaves it out
 
     def _stream_events(self, reply: Reply, body: dict) -> None:
-        n = int(body.get("n") or 1)
+        n = 1 if reply.ignore_n else int(body.get("n") or 1)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         base = {
             "id": reply.id,

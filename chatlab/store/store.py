@@ -469,6 +469,19 @@ class Store:
         if message_ids:
             self._write(_DELETE_MESSAGES, {"ids": list(message_ids)})
 
+    def swap_choices(self, conversation_id: str, turn: int, a: int, b: int) -> None:
+        """Exchange the choice indices a and b of a turn's replies (both rows, or neither, change)."""
+        with self._writer.begin() as db:
+            self._lock_for_append(db, conversation_id)
+            db.execute(
+                _text(
+                    "UPDATE messages SET choice_index = CASE choice_index WHEN :a THEN :b ELSE :a END"
+                    " WHERE conversation_id = :cid AND turn = :turn AND role = 'assistant'"
+                    " AND choice_index IN (:a, :b)"
+                ),
+                {"cid": conversation_id, "turn": turn, "a": a, "b": b},
+            )
+
     def mark_streaming_interrupted(self) -> int:
         """Replies left 'streaming' by a process that died are interrupted; returns how many."""
         return self._write(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import threading
 import time
 from collections import deque
@@ -75,6 +76,27 @@ class RecordedRequest:
 
 
 Responder = Callable[[RecordedRequest], "Reply | None"]
+
+_SEEDED_WORDS = "the a sea ship light keeper night storm bright cold wave harbour rope lamp old long".split()
+
+
+def seeded_replies(words: int = 24, fingerprint: str = "fp_fake") -> Responder:
+    """A responder that samples like a model honouring `seed`: the same seed (and messages) gives the same
+    words, no seed gives fresh random ones each time."""
+    fresh = random.Random()
+    lock = threading.Lock()
+
+    def respond(record: RecordedRequest) -> Reply:
+        body = record.body if isinstance(record.body, dict) else {}
+        if body.get("seed") is not None:
+            rng = random.Random(json.dumps([body["seed"], body.get("messages")], sort_keys=True))
+        else:
+            with lock:
+                rng = random.Random(fresh.random())
+        text = " ".join(rng.choice(_SEEDED_WORDS) for _ in range(words)) + "."
+        return Reply(text=text, system_fingerprint=fingerprint)
+
+    return respond
 
 
 def _split(text: str, size: int) -> list[str]:

@@ -24,9 +24,11 @@ import pandas as pd
 from chatlab.events import StreamDone, TextDelta
 from chatlab.params import GenerationParams
 from chatlab.request import Request, build_request
+from chatlab.store import CANCELLED, FINISHED, METER, Store
 from chatlab.sweep.pool import run_jobs
 from chatlab.sweep.table import typed_frame
 from chatlab.tokens import token_ids
+from chatlab.turn import title_from
 
 MIN_RUNS, MAX_RUNS = 2, 20
 DEFAULT_SEED = 42
@@ -316,3 +318,74 @@ def meter_frame(report: MeterReport) -> pd.DataFrame:
         for r in report.replies
     ]
     return typed_frame(rows, METER_COLUMNS)
+
+
+# In the history database (chatlab.store.runs) ------------------------------------------------------------
+
+
+def spec_to_dict(spec: MeterSpec) -> dict:
+    return {
+        "model": spec.model,
+        "messages": [dict(m) for m in spec.messages],
+        "params": spec.params.as_dict(),
+        "runs": spec.runs,
+        "seed": spec.seed,
+    }
+
+
+def spec_from_dict(data: dict) -> MeterSpec:
+    return MeterSpec(
+        model=data["model"],
+        messages=tuple(data["messages"]),
+        params=GenerationParams.from_dict(data.get("params")),
+        runs=data["runs"],
+        seed=data["seed"],
+    )
+
+
+def start_meter_run(store: Store, spec: MeterSpec, title: str = "") -> str:
+    """Store the run (running) before it sends anything; returns its id."""
+    question = next((m.get("content") or "" for m in reversed(spec.messages) if m.get("role") == "user"), "")
+    title = title or f"Determinism: {title_from(str(question))}"
+    return store.create_run(METER, spec_to_dict(spec), title=title, model=spec.model)
+
+
+def save_reply(store: Store, run_id: str, reply: MeterReply) -> None:
+    """Store one reply as it arrives (fits run_meter's on_reply)."""
+    store.add_run_row(
+        METER,
+        run_id,
+        {
+            "seeded": reply.seeded,
+            "sample": reply.index,
+            "text": reply.text,
+            "finish_reason": reply.finish_reason,
+            "system_fingerprint": reply.system_fingerprint,
+            "duration_s": reply.duration_s,
+            "error": reply.error,
+        },
+    )
+
+
+def finish_meter_run(store: Store, run_id: str, *, cancelled: bool = False) -> None:
+    store.finish_run(METER, run_id, CANCELLED if cancelled else FINISHED)
+
+
+def load_meter_run(store: Store, run_id: str) -> MeterReport | None:
+    """The stored run's report, worked out again from its replies; None when there is no such run."""
+    record = store.get_run(METER, run_id)
+    if record is None:
+        return None
+    replies = [
+        MeterReply(
+            seeded=row["seeded"],
+            index=row["sample"],
+            text=row["text"],
+            finish_reason=row["finish_reason"],
+            system_fingerprint=row["system_fingerprint"],
+            error=row["error"],
+            duration_s=row["duration_s"],
+        )
+        for row in store.run_rows(METER, run_id)
+    ]
+    return summarize(spec_from_dict(record.spec), replies)

@@ -26,6 +26,7 @@ from functools import partial
 import pandas as pd
 
 from chatlab.compare import PaneSpec, pane_conversations
+from chatlab.csvfile import to_csv_bytes
 from chatlab.estimate import CostEstimate, RunPart, estimate_run, mean_or_none
 from chatlab.events import Finish, ReasoningDelta, StreamDone, TextDelta
 from chatlab.parallel import Tagged, run_parallel
@@ -338,3 +339,20 @@ def statistics(store: Store, comparison_id: str, turn: int | None = None, baseli
     panes = {label: c.pane_index for label, c in zip(labels, conversations, strict=True)}
     table.insert(0, "pane", pd.Series([panes[g] for g in table["group"]], dtype="Int64"))
     return table
+
+
+def a_versus_a(baseline: PaneSpec) -> list[PaneSpec]:
+    """The panes of a noise-floor run: the baseline and an identical copy (fresh samples of the same
+    settings). Its statistics, given to chatlab.stats.noise_floor, say how large a difference chance
+    alone produces."""
+    return [baseline, dataclasses.replace(baseline, label=f"{baseline.label} (again)")]
+
+
+def export_files(store: Store, comparison_id: str, turn: int | None = None) -> dict[str, bytes]:
+    """A turn's two CSVs by file name: per sample, and per pane × metric (chatlab.stats)."""
+    turn = latest_turn(store, comparison_id) if turn is None else turn
+    stem = f"comparison-{comparison_id}-turn-{turn}"
+    return {
+        f"{stem}-samples.csv": to_csv_bytes(samples_frame(store, comparison_id, turn)),
+        f"{stem}-statistics.csv": to_csv_bytes(statistics(store, comparison_id, turn)),
+    }

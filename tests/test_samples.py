@@ -20,14 +20,16 @@ from chatlab.events import StreamDone, TextDelta
 from chatlab.params import PARAM_NAMES, GenerationParams
 from chatlab.samples import (
     SAMPLE_COLUMNS,
+    a_versus_a,
     estimate_samples,
+    export_files,
     pick_sample,
     sample_batches,
     samples_frame,
     send_samples,
     statistics,
 )
-from chatlab.stats import RESAMPLES, SEED, verdicts
+from chatlab.stats import RESAMPLES, SEED, noise_floor, verdicts
 from chatlab.store import COMPLETE, STOPPED, Store
 from chatlab.sweep.table import csv_bytes
 from chatlab.turn import TurnSettings
@@ -362,3 +364,21 @@ def test_the_cost_of_a_run_is_estimated_before_it_starts(store, client, fake_ope
     other = create_comparison(store, unknown)
     guess = estimate_samples(store, other, unknown, "Hi", samples=3)
     assert guess.usd is None and guess.unpriced == ("mystery-model",) and "cost unknown" in guess.describe()
+
+
+def test_a_noise_floor_run_compares_the_baseline_with_a_fresh_copy(store, client, fake_openai):
+    system = "Answer briefly."
+    random_lengths(fake_openai, {system: 60})
+    panes = a_versus_a(pane("Brief", system))
+    assert [p.label for p in panes] == ["Brief", "Brief (again)"] and panes[0].settings == panes[1].settings
+    cid = create_comparison(store, panes)
+    run(send_samples(store, [client, client], cid, panes, "Describe the sea.", samples=10, max_workers=1))
+    floor = noise_floor(statistics(store, cid)).set_index("metric")
+    assert floor.loc["completion_tokens", "n_a"] == 10 and floor.loc["completion_tokens", "floor"] > 0
+    assert "by chance alone" in floor.loc["completion_tokens", "summary"]
+    files = export_files(store, cid)
+    assert sorted(files) == [
+        f"comparison-{cid}-turn-1-samples.csv",
+        f"comparison-{cid}-turn-1-statistics.csv",
+    ]
+    assert files[f"comparison-{cid}-turn-1-samples.csv"].startswith(b"\xef\xbb\xbf")

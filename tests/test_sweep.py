@@ -13,11 +13,18 @@ import pytest
 from chatlab.client import ChatClient
 from chatlab.events import StreamDone, TextDelta, Timings, Usage
 from chatlab.params import PARAM_NAMES, GenerationParams
-from chatlab.stats import STAT_COLUMNS, verdicts
+from chatlab.stats import STAT_COLUMNS, noise_floor, verdicts
 from chatlab.sweep.ablation import ReplaySource, ablation_frame, depth_ablation
 from chatlab.sweep.plan import MAX_REPLIES, SweepSpec, grid, messages_for
 from chatlab.sweep.run import run_sweep
-from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, statistics, summarize
+from chatlab.sweep.table import (
+    a_versus_a,
+    chart_data,
+    csv_bytes,
+    samples_frame,
+    statistics,
+    summarize,
+)
 from chatlab.tokens import count_tokens
 from tests.fake_openai import FakeOpenAI, RecordedRequest, Reply
 
@@ -611,3 +618,13 @@ def test_sweep_statistics_use_equal_numbers_of_replies_for_distinct_n(fake_opena
     similarity = table[table["metric"] == "similarity"].set_index("temperature")
     assert similarity["n"].tolist() == [2, 3]
     assert statistics([], s).empty
+
+
+def test_the_noise_floor_of_a_setting_splits_its_fresh_samples_in_two(fake_openai, client):
+    lengths_by_temperature(fake_openai, {0.7: 50})
+    s = spec(axes=(("temperature", (0.7,)),), samples=20)
+    table = a_versus_a(list(run_sweep(client, s)), s)
+    tokens = table[table["metric"] == "completion_tokens"]
+    assert tokens["group"].tolist() == ["A", "A again"] and tokens["n"].tolist() == [10, 10]
+    floor = noise_floor(table).set_index("metric")
+    assert floor.loc["completion_tokens", "floor"] > 0

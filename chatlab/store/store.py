@@ -1,4 +1,5 @@
-"""The history database (SQLite or PostgreSQL, see chatlab.store.db): conversations, messages, comparisons."""
+"""The history database (SQLite or PostgreSQL, see chatlab.store.db): conversations, messages, comparisons
+(sweeps and meter runs: chatlab.store.runs)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, Engine, bindparam, text
 
 from chatlab.store.db import POSTGRESQL, create_store_engine, database_url, sqlite_path, writer
 from chatlab.store.migrations import apply_migrations
+from chatlab.store.runs import RunTables
 from chatlab.store.search import SearchHit, match_messages, snippet
 
 # Statuses of a stored message. A reply is written while it streams, so a crash leaves it 'streaming';
@@ -175,8 +177,9 @@ _LOCK_CONVERSATION = text("SELECT 1 FROM conversations WHERE id = :id FOR UPDATE
 _DELETE_MESSAGES = text("DELETE FROM messages WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
 
 
-class Store:
-    """All reads and writes of conversations; safe to share between threads (a pooled engine)."""
+class Store(RunTables):
+    """All reads and writes of conversations, comparisons, sweeps and meter runs (chatlab.store.runs); safe
+    to share between threads (a pooled engine)."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, url: str | None = None):
         """Open (and migrate) the database: a SQLite file at `path`, or any URL chatlab.store.db supports."""

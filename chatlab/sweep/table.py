@@ -220,6 +220,17 @@ def statistics(samples: Sequence[Sample], spec: SweepSpec, baseline: Values | No
     return table
 
 
+def a_versus_a(samples: Sequence[Sample], spec: SweepSpec, baseline: Values | None = None) -> pd.DataFrame:
+    """The noise floor's statistics from one setting's fresh samples (the baseline, or the first): its
+    even-numbered samples as "A" against its odd-numbered ones as "A again" — the same settings twice.
+    Give the result to chatlab.stats.noise_floor. Run the setting with twice the samples for it."""
+    points = grid(spec)
+    values = baseline if baseline is not None else points[0].values
+    frame = samples_frame([s for s in samples if s.values == values], spec)
+    frame["setting"] = pd.Series(["A" if k % 2 == 0 else "A again" for k in frame["sample"]], dtype="str")
+    return compare_groups(frame, "setting", groups=["A", "A again"])
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
     """A sweep table as CSV the way transcripts are written: UTF-8 with a BOM, formula cells neutralised."""
     return to_csv_bytes(df)

@@ -23,6 +23,7 @@ BENCHMARKS = (
     "compare_concurrency",
     "offline_speed",
     "history_scale",
+    "stats_cost",
 )
 
 

@@ -33,8 +33,7 @@ def tokenize_words(text: str) -> list[str]:
     return _TOKEN.findall(text.lower()) if text else []
 
 
-def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
-    """The n-grams of a token list, in order (none when it is shorter than n)."""
+def _ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
@@ -49,7 +48,7 @@ def distinct_n(texts: Iterable[str], n: int) -> float | None:
     total = 0
     unique: set[tuple[str, ...]] = set()
     for text in texts:
-        grams = ngrams(tokenize_words(text), n)
+        grams = _ngrams(tokenize_words(text), n)
         total += len(grams)
         unique.update(grams)
     return len(unique) / total if total else None
@@ -81,12 +80,12 @@ def distinct_n_of_size(texts: Sequence[str], n: int, size: int) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-def shingles(text: str) -> frozenset[tuple[str, ...]]:
+def _shingles(text: str) -> frozenset[tuple[str, ...]]:
     """The word bigrams of a text; a one-word text is its single word (so "Yes" and "Yes" still match)."""
     tokens = tokenize_words(text)
     if len(tokens) == 1:
         return frozenset({(tokens[0],)})
-    return frozenset(ngrams(tokens, 2))
+    return frozenset(_ngrams(tokens, 2))
 
 
 def jaccard(a: frozenset | set, b: frozenset | set) -> float:
@@ -108,7 +107,7 @@ def pairwise_similarity(texts: Sequence[str]) -> float | None:
     texts = list(texts)
     if len(texts) < 2:
         return None
-    sets = [shingles(t) for t in texts]
+    sets = [_shingles(t) for t in texts]
     pairs = list(combinations(sets, 2))
     return sum(jaccard(a, b) for a, b in pairs) / len(pairs)
 

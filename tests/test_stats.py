@@ -215,7 +215,7 @@ def test_share_intervals_stay_honest_at_zero():
 def test_distinct_n_jackknife_matches_leaving_each_reply_out():
     rng = random.Random(4)
     texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))) for _ in range(8)]
-    figures, _ = distinct_statistics(TextSets([texts, texts[::-1]]), 2, baseline=0)
+    [(figures, _)] = distinct_statistics(TextSets([texts, texts[::-1]]), [2], baseline=0)
     value = distinct_n(texts, 2)
     leave_out = np.array([distinct_n(texts[:i] + texts[i + 1 :], 2) for i in range(8)])
     se = math.sqrt(7 / 8 * ((leave_out - leave_out.mean()) ** 2).sum())

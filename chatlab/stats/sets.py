@@ -42,58 +42,77 @@ from chatlab.stats.resampling import (
     bootstrap_intervals,
     permutation_pvalues,
 )
-from chatlab.textstats import ngrams, shingles, tokenize_words
+from chatlab.textstats import tokenize_words
 
 
 class TextSets:
-    """The replies of every group, tokenised once; Jaccard similarities of their word-bigram sets."""
+    """The replies of every group, tokenised once (chatlab.textstats.tokenize_words) into word ids.
+
+    An n-gram is the number w1·V^(n−1) + … + wn over a vocabulary of V words, so the n-gram types of a
+    reply are np.unique of a few array operations — the same n-grams textstats counts, found without
+    building tuples.
+    """
 
     def __init__(self, groups: Sequence[Sequence[str]]):
         self.groups = [list(texts) for texts in groups]
         offsets = np.cumsum([0] + [len(t) for t in self.groups])
         self.positions = [np.arange(offsets[i], offsets[i + 1]) for i in range(len(self.groups))]
-        self.tokens = [tokenize_words(text) for texts in self.groups for text in texts]
-        self._jaccard: np.ndarray | None = None
-        self._texts = [text for texts in self.groups for text in texts]
+        vocabulary: dict[str, int] = {}
+        self._words = [
+            np.array(
+                [vocabulary.setdefault(w, len(vocabulary)) for w in tokenize_words(text)], dtype=np.int64
+            )
+            for texts in self.groups
+            for text in texts
+        ]
+        self._size = max(1, len(vocabulary))
         self._ids: dict[int, list[np.ndarray]] = {}
+        self._jaccard: np.ndarray | None = None
+
+    def _ngram_ids(self, n: int) -> list[np.ndarray]:
+        """The distinct n-gram ids of every reply (n = 1 or 2: V² must fit in 64 bits)."""
+        if n not in self._ids:
+            out = []
+            for words in self._words:
+                grams = words[: max(0, len(words) - n + 1)]
+                for j in range(1, n):
+                    grams = grams * self._size + words[j : j + len(grams)]
+                out.append(np.unique(grams))
+            self._ids[n] = out
+        return self._ids[n]
 
     def jaccard(self) -> np.ndarray:
-        """All-pairs Jaccard similarity of the replies' word-bigram sets (chatlab.textstats.shingles)."""
+        """All-pairs Jaccard similarity of the replies' word-bigram sets (chatlab.textstats.shingles: a
+        one-word reply is its word, two replies without words count as identical)."""
         if self._jaccard is None:
-            vocabulary: dict = {}
-            rows, cols = [], []
-            for row, text in enumerate(self._texts):
-                for item in shingles(text):
-                    rows.append(row)
-                    cols.append(vocabulary.setdefault(item, len(vocabulary)))
-            size = len(self._texts)
+            bigrams, unigrams = self._ngram_ids(2), self._ngram_ids(1)
+            # A one-word reply's shingle is its word, numbered past every bigram so the two never meet.
+            shingles = [
+                bigrams[i] if len(words) != 1 else unigrams[i] + self._size**2
+                for i, words in enumerate(self._words)
+            ]
+            size = len(shingles)
+            rows = np.repeat(np.arange(size), [len(x) for x in shingles])
+            _, cols = np.unique(
+                np.concatenate(shingles) if size else np.empty(0, np.int64), return_inverse=True
+            )
             incidence = sparse.csr_matrix(
-                (np.ones(len(rows)), (rows, cols)), shape=(size, max(1, len(vocabulary)))
+                (np.ones(len(rows)), (rows, cols)), shape=(size, max(1, int(cols.max(initial=0)) + 1))
             )
             shared = (incidence @ incidence.T).toarray()
-            sizes = np.asarray(incidence.sum(axis=1)).ravel()
+            sizes = np.array([len(x) for x in shingles], dtype=float)
             union = sizes[:, None] + sizes[None, :] - shared
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self._jaccard = np.where(union > 0, shared / np.where(union > 0, union, 1), 1.0)
+            self._jaccard = np.where(union > 0, shared / np.where(union > 0, union, 1), 1.0)
         return self._jaccard
 
     def type_ids(self, group: int, n: int, size: int) -> list[np.ndarray]:
         """The distinct n-gram types (as ids) of each of the group's first `size` replies."""
-        if n not in self._ids:
-            vocabulary: dict = {}
-            self._ids[n] = [
-                np.unique(
-                    np.array(
-                        [vocabulary.setdefault(g, len(vocabulary)) for g in ngrams(tokens, n)], dtype=np.intp
-                    )
-                )
-                for tokens in self.tokens
-            ]
-        return [self._ids[n][i] for i in self.positions[group][:size]]
+        ids = self._ngram_ids(n)
+        return [ids[i] for i in self.positions[group][:size]]
 
     def ngram_counts(self, group: int, n: int, size: int) -> np.ndarray:
         first = self.positions[group][:size]
-        return np.array([max(0, len(self.tokens[i]) - n + 1) for i in first], dtype=float)
+        return np.array([max(0, len(self._words[i]) - n + 1) for i in first], dtype=float)
 
 
 def _holders(replies: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -167,11 +186,37 @@ def _welch_df(se_x: float, se_y: float, n_x: int, n_y: int) -> float:
 
 
 def distinct_statistics(
-    sets: TextSets, n: int, baseline: int
-) -> tuple[list[SetFigure], list[SetDifference | None]]:
-    """Distinct-n of every group on its first `size` replies (size: the fewest any group has), the
-    difference from the baseline group, intervals (jackknife) and p-values (permutation)."""
+    sets: TextSets, ns: Sequence[int], baseline: int
+) -> list[tuple[list[SetFigure], list[SetDifference | None]]]:
+    """For each n: distinct-n of every group on its first `size` replies (size: the fewest any group has),
+    the difference from the baseline group, intervals (jackknife) and p-values (one permutation call)."""
     size = min((len(g) for g in sets.groups if g), default=0)
+    results, pairs, features = [], [], []
+    for n in ns:
+        figures, differences, n_pairs, n_features = _distinct_one(sets, n, size, baseline)
+        results.append((figures, differences))
+        pairs += n_pairs
+        features += n_features
+    # One permutation call for every n and group: shares of the pooled replies, per pair.
+    slices = [i for i, pair in enumerate(pairs) if pair is not None]
+    shares = {position: features[k] for k, position in enumerate(slices)}
+
+    def per_batch(positions: list[int]):
+        u = np.stack([shares[p][0] for p in positions])
+        t = np.stack([shares[p][1] for p in positions])
+        return lambda ix, iy, axis=-1: _share_ratio(ix, u, t) - _share_ratio(iy, u, t)
+
+    flat = [d for _, differences in results for d in differences]
+    for position, p in enumerate(permutation_pvalues(pairs, per_batch=per_batch)):
+        if p is not None:
+            d = flat[position]
+            flat[position] = SetDifference(d.diff, d.interval, p)
+    groups = len(sets.groups)
+    return [(figures, flat[k * groups : (k + 1) * groups]) for k, (figures, _) in enumerate(results)]
+
+
+def _distinct_one(sets: TextSets, n: int, size: int, baseline: int):
+    """Figures and differences (p-values still None) for one n, and the permutation pairs it needs."""
     figures, jack_se = [], []
     for group, texts in enumerate(sets.groups):
         if not texts:
@@ -190,40 +235,23 @@ def distinct_statistics(
     pairs, features = [], []
     base = figures[baseline]
     for group, figure in enumerate(figures):
+        pair = None
         if group == baseline:
             differences.append(None)
-            pairs.append(None)
-            continue
-        if figure.value is None or base.value is None:
+        elif figure.value is None or base.value is None:
             differences.append(SetDifference(None, TOO_FEW, None))
-            pairs.append(None)
-            continue
-        diff = figure.value - base.value
-        se_x, se_y = jack_se[group], jack_se[baseline]
-        if se_x is None or se_y is None:
-            differences.append(SetDifference(diff, TOO_FEW, None))
-            pairs.append(None)
-            continue
-        se = math.sqrt(se_x**2 + se_y**2)
-        interval = _t_interval(diff, se, _welch_df(se_x, se_y, size, size), -1.0, 1.0)
-        differences.append(SetDifference(diff, interval, None))
-        pairs.append((np.arange(size), np.arange(size, 2 * size)))
-        features.append(_pooled_shares(sets, n, size, group, baseline))
-
-    slices = [i for i, pair in enumerate(pairs) if pair is not None]
-    shares = {position: features[k] for k, position in enumerate(slices)}
-
-    def per_batch(positions: list[int]):
-        u = np.stack([shares[p][0] for p in positions])
-        t = np.stack([shares[p][1] for p in positions])
-        return lambda ix, iy, axis=-1: _share_ratio(ix, u, t) - _share_ratio(iy, u, t)
-
-    for position, p in enumerate(permutation_pvalues(pairs, per_batch=per_batch)):
-        if p is not None:
-            differences[position] = SetDifference(
-                differences[position].diff, differences[position].interval, p
-            )
-    return figures, differences
+        elif jack_se[group] is None or jack_se[baseline] is None:
+            differences.append(SetDifference(figure.value - base.value, TOO_FEW, None))
+        else:
+            se_x, se_y = jack_se[group], jack_se[baseline]
+            se = math.sqrt(se_x**2 + se_y**2)
+            diff = figure.value - base.value
+            interval = _t_interval(diff, se, _welch_df(se_x, se_y, size, size), -1.0, 1.0)
+            differences.append(SetDifference(diff, interval, None))
+            pair = (np.arange(size), np.arange(size, 2 * size))
+            features.append(_pooled_shares(sets, n, size, group, baseline))
+        pairs.append(pair)
+    return figures, differences, pairs, features
 
 
 def _pooled_shares(
@@ -239,11 +267,12 @@ def _pooled_shares(
 
 
 def _share_ratio(index: np.ndarray, shares: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Σ share / Σ n-grams of the replies picked by `index` (…, batch, picked) in each batch slice."""
-    index = index.astype(np.intp)
-    lead = (1,) * (index.ndim - 2)
-    u = np.take_along_axis(shares.reshape(lead + shares.shape), index, axis=-1).sum(-1)
-    t = np.take_along_axis(counts.reshape(lead + counts.shape), index, axis=-1).sum(-1)
+    """Σ share / Σ n-grams of the replies picked by `index` (…, batch, picked) in each batch slice;
+    `shares` and `counts` are (batch, replies)."""
+    batch, replies = shares.shape
+    flat = index.astype(np.intp) + (np.arange(batch) * replies)[:, None]  # row k's picks in row k
+    u = np.take(shares, flat).sum(-1)
+    t = np.take(counts, flat).sum(-1)
     return np.where(t > 0, u / np.where(t > 0, t, 1), 0.0)
 
 

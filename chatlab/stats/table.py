@@ -63,15 +63,14 @@ def _metric(m: Metric | str) -> Metric:
     return m if isinstance(m, Metric) else metric_named(m)
 
 
-def _values(rows: pd.DataFrame, metric: Metric) -> np.ndarray:
-    """The metric's non-missing values in these rows as floats (a share's yes/no as 1/0)."""
+def _column(rows: pd.DataFrame, metric: Metric) -> np.ndarray:
+    """The metric's column as floats, NaN where missing (a share's yes/no as 1/0); all NaN when absent."""
     if metric.name not in rows:
-        return np.empty(0)
+        return np.full(len(rows), np.nan)
     column = rows[metric.name]
     if column.dtype == "boolean" or column.dtype == bool:
         column = column.astype("Float64")
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return values[np.isfinite(values)]
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def compare_groups(
@@ -97,7 +96,8 @@ def compare_groups(
     base = order.index(str(baseline)) if baseline is not None else 0
     if "sample" in rows:
         rows = rows.sort_values("sample", kind="stable")
-    by_group = [rows[rows[group].astype(str) == g] for g in order]
+    codes = pd.Categorical(rows[group].astype(str), categories=order).codes
+    members = [np.flatnonzero(codes == g) for g in range(len(order))]
     chosen = [_metric(m) for m in (metrics if metrics is not None else metrics_for(samples.columns))]
 
     # Every figure, keyed by (metric name, group index).
@@ -105,7 +105,12 @@ def compare_groups(
     differences: dict[tuple[str, int], tuple[float | None, Interval, float | None]] = {}
 
     numeric = [m for m in chosen if m.kind in (MEAN, SHARE)]
-    values = {(m.name, g): _values(by_group[g], m) for m in numeric for g in range(len(order))}
+    values = {}
+    for m in numeric:
+        column = _column(rows, m)
+        for g in range(len(order)):
+            x = column[members[g]]
+            values[m.name, g] = x[np.isfinite(x)]
     means = [(m, g) for m in numeric if m.kind == MEAN for g in range(len(order))]
     for (m, g), interval in zip(means, mean_intervals([values[m.name, g] for m, g in means]), strict=True):
         x = values[m.name, g]
@@ -125,14 +130,15 @@ def compare_groups(
 
     set_metrics = [m for m in chosen if m.kind == SET]
     if set_metrics:
-        texts = [list(r["text"].fillna("").astype(str)) if "text" in r else [] for r in by_group]
-        sets = TextSets(texts)
-        for m in set_metrics:
-            if m.name in DISTINCT_N:
-                group_figures, group_differences = distinct_statistics(sets, DISTINCT_N[m.name], base)
-            else:
-                group_figures, group_differences = similarity_statistics(sets, base)
+        all_texts = rows["text"].fillna("").astype(str).tolist() if "text" in rows else []
+        sets = TextSets([[all_texts[i] for i in m] if all_texts else [] for m in members])
+        distinct = [m for m in set_metrics if m.name in DISTINCT_N]
+        found = distinct_statistics(sets, [DISTINCT_N[m.name] for m in distinct], base)
+        for m, (group_figures, group_differences) in zip(distinct, found, strict=True):
             _add_set(m, group_figures, group_differences, figures, differences)
+        for m in set_metrics:
+            if m.name not in DISTINCT_N:
+                _add_set(m, *similarity_statistics(sets, base), figures, differences)
 
     out = []
     for m in chosen:

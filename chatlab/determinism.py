@@ -21,11 +21,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from chatlab.events import StreamDone, TextDelta
 from chatlab.params import GenerationParams
 from chatlab.request import Request, build_request
-from chatlab.store import CANCELLED, FINISHED, METER, Store
-from chatlab.sweep.pool import run_jobs
+from chatlab.store import CANCELLED, FINISHED, METER, ROW_FIELDS, Store
+from chatlab.sweep.pool import read_first_choice, run_jobs
 from chatlab.sweep.table import typed_frame
 from chatlab.tokens import token_ids
 from chatlab.turn import title_from
@@ -156,25 +155,16 @@ def run_meter(
 def _one_reply(
     client, request: Request, seeded: bool, index: int, stop: threading.Event
 ) -> MeterReply | None:
-    parts: list[str] = []
-    done: StreamDone | None = None
-    stream = client.stream(request)
-    try:
-        for event in stream:
-            if stop.is_set():
-                return None
-            if isinstance(event, TextDelta) and event.choice == 0:
-                parts.append(event.text)
-            elif isinstance(event, StreamDone):
-                done = event
-    finally:
-        stream.close()
+    read = read_first_choice(client.stream(request), stop)
+    if read is None:
+        return None
+    text, done = read
     if done is None:
-        return MeterReply(seeded, index, "".join(parts), None, None, "The stream ended without a summary.")
+        return MeterReply(seeded, index, text, None, None, "The stream ended without a summary.")
     return MeterReply(
         seeded=seeded,
         index=index,
-        text="".join(parts),
+        text=text,
         finish_reason=done.finish_reasons.get(0),
         system_fingerprint=done.system_fingerprint,
         error=done.error.message if done.error is not None else None,
@@ -350,21 +340,14 @@ def start_meter_run(store: Store, spec: MeterSpec, title: str = "") -> str:
     return store.create_run(METER, spec_to_dict(spec), title=title, model=spec.model)
 
 
+# Fields a stored reply row shares with MeterReply, by name (its `index` is the row's `sample`).
+_REPLY_FIELDS = tuple(f for f in ROW_FIELDS[METER] if f != "sample")
+
+
 def save_reply(store: Store, run_id: str, reply: MeterReply) -> None:
     """Store one reply as it arrives (fits run_meter's on_reply)."""
-    store.add_run_row(
-        METER,
-        run_id,
-        {
-            "seeded": reply.seeded,
-            "sample": reply.index,
-            "text": reply.text,
-            "finish_reason": reply.finish_reason,
-            "system_fingerprint": reply.system_fingerprint,
-            "duration_s": reply.duration_s,
-            "error": reply.error,
-        },
-    )
+    row = {name: getattr(reply, name) for name in _REPLY_FIELDS}
+    store.add_run_row(METER, run_id, {**row, "sample": reply.index})
 
 
 def finish_meter_run(store: Store, run_id: str, *, cancelled: bool = False) -> None:
@@ -377,15 +360,7 @@ def load_meter_run(store: Store, run_id: str) -> MeterReport | None:
     if record is None:
         return None
     replies = [
-        MeterReply(
-            seeded=row["seeded"],
-            index=row["sample"],
-            text=row["text"],
-            finish_reason=row["finish_reason"],
-            system_fingerprint=row["system_fingerprint"],
-            error=row["error"],
-            duration_s=row["duration_s"],
-        )
+        MeterReply(index=row["sample"], **{name: row[name] for name in _REPLY_FIELDS})
         for row in store.run_rows(METER, run_id)
     ]
     return summarize(spec_from_dict(record.spec), replies)

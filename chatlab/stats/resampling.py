@@ -136,62 +136,46 @@ def bootstrap_intervals(
     out: list[Interval | None] = [None] * len(samples)
     keys = [tuple(len(s) for s in group) if group else None for group in samples]
     for _, positions in _buckets(keys).items():
-        data = _stacked(samples, positions)
-        batch_statistic = _for_batch(statistic, per_batch, positions)
-        result = _quietly(
-            lambda data=data, batch_statistic=batch_statistic: stats.bootstrap(
-                data,
-                batch_statistic,
-                n_resamples=RESAMPLES,
-                method="BCa",
-                confidence_level=CONFIDENCE,
-                rng=_rng(),
-                axis=-1,
-                vectorized=True,
-            )
-        )
-        lows, highs = (
-            np.atleast_1d(result.confidence_interval.low),
-            np.atleast_1d(result.confidence_interval.high),
-        )
         undefined = []
-        for j, position in enumerate(positions):
-            if math.isfinite(lows[j]) and math.isfinite(highs[j]):
-                out[position] = Interval(float(lows[j]), float(highs[j]), BCA)
-            else:
+        for position, interval in zip(
+            positions, _bootstrap(samples, positions, statistic, per_batch, BCA), strict=True
+        ):
+            out[position] = interval
+            if interval is TOO_FEW:
                 undefined.append(position)
         if undefined:
-            redone = _percentile(samples, undefined, _for_batch(statistic, per_batch, undefined))
+            redone = _bootstrap(samples, undefined, statistic, per_batch, PERCENTILE)
             for position, interval in zip(undefined, redone, strict=True):
                 out[position] = interval
     return out
 
 
-def _stacked(samples: Sequence[tuple[np.ndarray, ...]], positions: list[int]) -> tuple[np.ndarray, ...]:
-    """The samples at these positions (all of the same sizes), stacked along a new leading batch axis."""
-    return tuple(np.stack([samples[p][i] for p in positions]) for i in range(len(samples[positions[0]])))
-
-
-def _percentile(samples, positions: list[int], statistic: Statistic) -> list[Interval]:
-    data = _stacked(samples, positions)
+def _bootstrap(
+    samples: Sequence[tuple[np.ndarray, ...]],
+    positions: list[int],
+    statistic: Statistic | None,
+    per_batch: BatchStatistic | None,
+    method: str,
+) -> list[Interval]:
+    """One scipy.stats.bootstrap call for the samples at these positions (all of the same sizes); an
+    interval SciPy could not make (NaN) comes back as TOO_FEW."""
+    data = tuple(np.stack([samples[p][i] for p in positions]) for i in range(len(samples[positions[0]])))
     result = _quietly(
         lambda: stats.bootstrap(
             data,
-            statistic,
+            _for_batch(statistic, per_batch, positions),
             n_resamples=RESAMPLES,
-            method="percentile",
+            method="BCa" if method == BCA else "percentile",
             confidence_level=CONFIDENCE,
             rng=_rng(),
             axis=-1,
             vectorized=True,
         )
     )
-    lows, highs = (
-        np.atleast_1d(result.confidence_interval.low),
-        np.atleast_1d(result.confidence_interval.high),
-    )
+    lows = np.atleast_1d(result.confidence_interval.low)
+    highs = np.atleast_1d(result.confidence_interval.high)
     return [
-        Interval(float(lo), float(hi), PERCENTILE) if math.isfinite(lo) and math.isfinite(hi) else TOO_FEW
+        Interval(float(lo), float(hi), method) if math.isfinite(lo) and math.isfinite(hi) else TOO_FEW
         for lo, hi in zip(lows, highs, strict=True)
     ]
 
@@ -209,7 +193,8 @@ def permutation_pvalues(
     out: list[float | None] = [None] * len(pairs)
     keys = [(len(p[0]), len(p[1])) if p is not None else None for p in pairs]
     for _, positions in _buckets(keys).items():
-        x, y = _stacked(pairs, positions)
+        x = np.stack([pairs[p][0] for p in positions])
+        y = np.stack([pairs[p][1] for p in positions])
         batch_statistic = _for_batch(statistic, per_batch, positions)
         result = _quietly(
             lambda x=x, y=y, batch_statistic=batch_statistic: stats.permutation_test(

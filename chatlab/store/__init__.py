@@ -2,7 +2,7 @@
 the Store with its records (store.py), sweeps and meter runs (runs.py)."""
 
 from chatlab.store.db import default_db_path
-from chatlab.store.runs import CANCELLED, FINISHED, METER, RUNNING, SWEEP, RunRecord, RunSummary
+from chatlab.store.runs import CANCELLED, FINISHED, METER, ROW_FIELDS, RUNNING, SWEEP, RunRecord, RunSummary
 from chatlab.store.store import (
     APP_STOPPED,
     COMPLETE,
@@ -24,6 +24,7 @@ __all__ = [
     "CANCELLED",
     "FINISHED",
     "METER",
+    "ROW_FIELDS",
     "RUNNING",
     "SWEEP",
     "RunRecord",

@@ -21,7 +21,7 @@ RUNNING, FINISHED, CANCELLED = "running", "complete", "cancelled"
 # kind → (header table, row table, the row table's column naming its header)
 _TABLES = {SWEEP: ("sweeps", "sweep_samples", "sweep_id"), METER: ("meter_runs", "meter_replies", "run_id")}
 # The columns a row may set, per kind; booleans are stored as 0/1, `values` as JSON.
-_ROW_FIELDS = {
+ROW_FIELDS = {
     SWEEP: (
         "setting",
         "sample",
@@ -106,9 +106,9 @@ class RunTables:
         return run_id
 
     def add_run_row(self, kind: str, run_id: str, row: dict) -> None:
-        """Store one sample or reply of a run (the kind's fields, see _ROW_FIELDS), and touch the run."""
+        """Store one sample or reply of a run (the kind's fields, see ROW_FIELDS), and touch the run."""
         header, rows, key = _tables(kind)
-        unknown = set(row) - set(_ROW_FIELDS[kind])
+        unknown = set(row) - set(ROW_FIELDS[kind])
         if unknown:
             raise TypeError(f"unknown {kind} row fields: {sorted(unknown)}")
         values = {
@@ -153,7 +153,7 @@ class RunTables:
         return RunRecord(kind=kind, spec=spec, **row)
 
     def run_rows(self, kind: str, run_id: str) -> list[dict]:
-        """The run's samples or replies in the order they were stored, as dicts of _ROW_FIELDS."""
+        """The run's samples or replies in the order they were stored, as dicts of ROW_FIELDS."""
         _, rows, key = _tables(kind)
         out = []
         for row in self._rows(f"SELECT * FROM {rows} WHERE {key} = :id ORDER BY id", {"id": run_id}):
@@ -161,7 +161,7 @@ class RunTables:
                 row["values"] = json.loads(row.pop("values_json"))
             for name in _BOOLEANS & row.keys():
                 row[name] = bool(row[name])
-            out.append({name: row[name] for name in _ROW_FIELDS[kind]})
+            out.append({name: row[name] for name in ROW_FIELDS[kind]})
         return out
 
     def list_runs(self, kind: str | None = None, limit: int = 200) -> list[RunSummary]:

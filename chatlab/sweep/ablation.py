@@ -18,13 +18,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from chatlab.context import build_context, conversation_history
-from chatlab.events import StreamDone, TextDelta
 from chatlab.params import GenerationParams
 from chatlab.prices import usage_cost
 from chatlab.request import build_request, params_of
 from chatlab.roles import Role, find_role
 from chatlab.store import Message
-from chatlab.sweep.pool import run_jobs
+from chatlab.sweep.pool import read_first_choice, run_jobs
 from chatlab.sweep.table import typed_frame
 
 
@@ -201,22 +200,13 @@ def depth_ablation(
 
     def work(count: int, stop: threading.Event) -> AblationResult | None:
         messages = windows[count].messages
-        parts: list[str] = []
-        done: StreamDone | None = None
-        stream = client.stream(build_request(source.model, messages, source.params))
-        try:
-            for event in stream:
-                if stop.is_set():
-                    return None
-                if isinstance(event, TextDelta) and event.choice == 0:
-                    parts.append(event.text)
-                elif isinstance(event, StreamDone):
-                    done = event
-        finally:
-            stream.close()
+        read = read_first_choice(client.stream(build_request(source.model, messages, source.params)), stop)
+        if read is None:
+            return None
+        text, done = read
         if done is None:
             raise RuntimeError("the stream ended without a summary")
-        text, usage = "".join(parts), done.usage  # usage None: refused before any token, not billed
+        usage = done.usage  # None: refused before any token, not billed
         failed = done.error is not None
         return AblationResult(
             turns=count,

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
+from chatlab.events import StreamDone, TextDelta
+
 MAX_WORKERS = 32
 POLL_S = 0.05  # how often a waiting iterator looks at `cancel`; results are taken as soon as they arrive
 
@@ -90,3 +92,22 @@ def _jobs(
     finally:
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def read_first_choice(stream: Iterator, stop: threading.Event) -> tuple[str, StreamDone | None] | None:
+    """What a pool job reads from one reply's stream: choice 0's text and the StreamDone (None when the
+    stream ended without one); None when `stop` was set first. The stream is closed either way, which
+    drops the connection of a reply cut short."""
+    parts: list[str] = []
+    done: StreamDone | None = None
+    try:
+        for event in stream:
+            if stop.is_set():
+                return None
+            if isinstance(event, TextDelta) and event.choice == 0:
+                parts.append(event.text)
+            elif isinstance(event, StreamDone):
+                done = event
+    finally:
+        stream.close()
+    return "".join(parts), done

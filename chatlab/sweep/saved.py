@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from chatlab.csvfile import to_csv_bytes
 from chatlab.params import GenerationParams
-from chatlab.store import CANCELLED, FINISHED, SWEEP, RunRecord, Store
+from chatlab.store import CANCELLED, FINISHED, ROW_FIELDS, SWEEP, RunRecord, Store
 from chatlab.sweep.plan import SweepSpec, grid
 from chatlab.sweep.run import Sample
 from chatlab.sweep.table import samples_frame, statistics
@@ -59,29 +59,16 @@ def start_sweep(store: Store, spec: SweepSpec, title: str = "") -> str:
     return store.create_run(SWEEP, spec_to_dict(spec), title=title or default_title(spec), model=spec.model)
 
 
+# Fields a stored sample row shares with Sample, by name (`setting`, `sample` and `values` are mapped apart).
+_SAMPLE_FIELDS = tuple(f for f in ROW_FIELDS[SWEEP] if f not in ("setting", "sample", "values"))
+
+
 def save_sample(store: Store, sweep_id: str, spec: SweepSpec, sample: Sample) -> None:
     """Store one sample as it arrives (fits run_sweep's on_sample)."""
     setting = next((i for i, p in enumerate(grid(spec)) if p.values == sample.values), -1)
-    store.add_run_row(
-        SWEEP,
-        sweep_id,
-        {
-            "setting": setting,
-            "sample": sample.index,
-            "values": [[name, value] for name, value in sample.values],
-            "text": sample.text,
-            "finish_reason": sample.finish_reason,
-            "prompt_tokens": sample.prompt_tokens,
-            "completion_tokens": sample.completion_tokens,
-            "usage_estimated": sample.usage_estimated,
-            "ttft_s": sample.ttft_s,
-            "duration_s": sample.duration_s,
-            "tokens_per_s": sample.tokens_per_s,
-            "cost_usd": sample.cost_usd,
-            "refusal": sample.refusal,
-            "error": sample.error,
-        },
-    )
+    row = {name: getattr(sample, name) for name in _SAMPLE_FIELDS}
+    row.update(setting=setting, sample=sample.index, values=[[name, value] for name, value in sample.values])
+    store.add_run_row(SWEEP, sweep_id, row)
 
 
 def finish_sweep(store: Store, sweep_id: str, *, cancelled: bool = False) -> None:
@@ -106,17 +93,7 @@ def load_sweep(store: Store, sweep_id: str) -> SavedSweep | None:
         Sample(
             values=tuple((name, value) for name, value in row["values"]),
             index=row["sample"],
-            text=row["text"],
-            finish_reason=row["finish_reason"],
-            prompt_tokens=row["prompt_tokens"],
-            completion_tokens=row["completion_tokens"],
-            usage_estimated=row["usage_estimated"],
-            ttft_s=row["ttft_s"],
-            duration_s=row["duration_s"],
-            tokens_per_s=row["tokens_per_s"],
-            cost_usd=row["cost_usd"],
-            error=row["error"],
-            refusal=row["refusal"],
+            **{name: row[name] for name in _SAMPLE_FIELDS},
         )
         for row in store.run_rows(SWEEP, sweep_id)
     ]

@@ -15,7 +15,7 @@ from chatlab.events import StreamDone, TextDelta, Timings, Usage
 from chatlab.params import PARAM_NAMES, GenerationParams
 from chatlab.stats import STAT_COLUMNS, noise_floor, verdicts
 from chatlab.sweep.ablation import ReplaySource, ablation_frame, depth_ablation
-from chatlab.sweep.plan import MAX_REPLIES, SweepSpec, grid, messages_for
+from chatlab.sweep.plan import MAX_REPLIES, SweepSpec, estimate_cost, grid, messages_for
 from chatlab.sweep.run import run_sweep
 from chatlab.sweep.table import (
     a_versus_a,
@@ -25,7 +25,7 @@ from chatlab.sweep.table import (
     statistics,
     summarize,
 )
-from chatlab.tokens import count_tokens
+from chatlab.tokens import count_message_tokens, count_tokens
 from tests.fake_openai import FakeOpenAI, RecordedRequest, Reply
 
 MODEL = "gpt-4o-mini"  # priced in chatlab/prices.yaml: input $0.15, output $0.60 per 1M tokens
@@ -628,3 +628,14 @@ def test_the_noise_floor_of_a_setting_splits_its_fresh_samples_in_two(fake_opena
     assert tokens["group"].tolist() == ["A", "A again"] and tokens["n"].tolist() == [10, 10]
     floor = noise_floor(table).set_index("metric")
     assert floor.loc["completion_tokens", "floor"] > 0
+
+
+def test_the_cost_of_a_sweep_is_estimated_before_it_runs(fake_openai):
+    s = spec(axes=(("max_tokens", (32, 128)),), samples=5, use_n=True)
+    estimate = estimate_cost(s)
+    assert (estimate.requests, estimate.replies) == (2, 10)
+    assert estimate.completion_tokens == 5 * 32 + 5 * 128  # the default guess, capped per setting
+    assert estimate.prompt_tokens == 2 * count_message_tokens(messages_for(s))
+    assert estimate.usd is not None and estimate.usd_at_most == pytest.approx(estimate.usd)
+    assert estimate_cost(spec(samples=2), expected_reply_tokens=10).completion_tokens == 4 * 2 * 10
+    assert fake_openai.chat_requests == []

@@ -385,8 +385,10 @@ def similarity_statistics(
 
     def two(positions: list[int]):
         x = np.stack([matrices[p] for p in positions])
-        y = np.stack([matrices[baseline]] * len(positions))
-        return lambda ix, iy, axis=-1: pair_mean(ix, x) - pair_mean(iy, y)
+        y = matrices[baseline][None]
+        # Every slice's baseline is the same replies resampled with the same indices (SciPy applies one
+        # index matrix to the whole batch), so its pair means are worked out once, for the first slice.
+        return lambda ix, iy, axis=-1: pair_mean(ix, x) - pair_mean(iy[:1], y)
 
     to_bootstrap = [
         pair if pair is not None and differences[i].interval is None else None for i, pair in enumerate(pairs)

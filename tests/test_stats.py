@@ -310,3 +310,21 @@ def test_pairs_over_all_replies_for_similarity():
     table = compare_groups(pd.DataFrame({"g": "a", "text": texts}), "g", metrics=["similarity"])
     assert table["mean"].iloc[0] == pytest.approx(pairwise_similarity(texts))
     assert table["n"].iloc[0] == 4
+
+
+def test_a_large_vocabulary_stays_exact():
+    # 20,000 different words: bigram numbers reach 4 × 10^8 before they are made compact.
+    rng = random.Random(8)
+    rows = [
+        {"g": g, "text": " ".join(f"w{rng.randrange(20_000)}" for _ in range(rng.randint(30, 90)))}
+        for g in "ab"
+        for _ in range(10)
+    ]
+    table = compare_groups(pd.DataFrame(rows), "g", metrics=["distinct_1", "distinct_2", "similarity"])
+    for metric, n in (("distinct_1", 1), ("distinct_2", 2)):
+        row = table[(table["metric"] == metric) & (table["group"] == "a")].iloc[0]
+        assert row["mean"] == pytest.approx(distinct_n([r["text"] for r in rows if r["g"] == "a"], n))
+    similarity = table[(table["metric"] == "similarity") & (table["group"] == "b")].iloc[0]
+    assert similarity["mean"] == pytest.approx(
+        pairwise_similarity([r["text"] for r in rows if r["g"] == "b"])
+    )

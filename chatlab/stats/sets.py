@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse, stats
 
 from chatlab.stats.resampling import (
@@ -57,28 +58,28 @@ class TextSets:
         self.groups = [list(texts) for texts in groups]
         offsets = np.cumsum([0] + [len(t) for t in self.groups])
         self.positions = [np.arange(offsets[i], offsets[i + 1]) for i in range(len(self.groups))]
-        vocabulary: dict[str, int] = {}
-        self._words = [
-            np.array(
-                [vocabulary.setdefault(w, len(vocabulary)) for w in tokenize_words(text)], dtype=np.int64
-            )
-            for texts in self.groups
-            for text in texts
-        ]
+        tokens = [tokenize_words(text) for texts in self.groups for text in texts]
+        codes, vocabulary = pd.factorize(pd.Series([w for t in tokens for w in t], dtype="object"))
+        self._words = np.split(codes.astype(np.int64), np.cumsum([len(t) for t in tokens])[:-1])
         self._size = max(1, len(vocabulary))
         self._ids: dict[int, list[np.ndarray]] = {}
+        self._types: dict[int, int] = {}
         self._jaccard: np.ndarray | None = None
 
     def _ngram_ids(self, n: int) -> list[np.ndarray]:
-        """The distinct n-gram ids of every reply (n = 1 or 2: V² must fit in 64 bits)."""
+        """The distinct n-gram types of every reply, numbered 0…T−1 over all replies (n = 1 or 2, so
+        that V² fits in 64 bits before the numbers are made compact)."""
         if n not in self._ids:
-            out = []
+            raw = []
             for words in self._words:
                 grams = words[: max(0, len(words) - n + 1)]
                 for j in range(1, n):
                     grams = grams * self._size + words[j : j + len(grams)]
-                out.append(np.unique(grams))
-            self._ids[n] = out
+                raw.append(np.unique(grams))
+            every = np.concatenate(raw) if raw else np.empty(0, np.int64)
+            kinds, compact = np.unique(every, return_inverse=True)
+            self._ids[n] = np.split(compact.astype(np.int64), np.cumsum([len(r) for r in raw])[:-1])
+            self._types[n] = len(kinds)
         return self._ids[n]
 
     def jaccard(self) -> np.ndarray:
@@ -88,7 +89,7 @@ class TextSets:
             bigrams, unigrams = self._ngram_ids(2), self._ngram_ids(1)
             # A one-word reply's shingle is its word, numbered past every bigram so the two never meet.
             shingles = [
-                bigrams[i] if len(words) != 1 else unigrams[i] + self._size**2
+                bigrams[i] if len(words) != 1 else unigrams[i] + self._types[2]
                 for i, words in enumerate(self._words)
             ]
             size = len(shingles)
@@ -115,36 +116,49 @@ class TextSets:
         return np.array([max(0, len(self._words[i]) - n + 1) for i in first], dtype=float)
 
 
-def _holders(replies: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(every reply's type ids end to end, where each reply starts, how many replies hold each type id)."""
-    ids = np.concatenate(replies) if replies else np.empty(0, dtype=np.intp)
-    starts = np.cumsum([0] + [len(r) for r in replies])[:-1]
-    return ids, starts, np.bincount(ids) if len(ids) else np.zeros(0)
+@dataclass(frozen=True)
+class _Pool:
+    """A pool of replies' n-gram types: how many distinct types it has; per reply, the types no other
+    reply of the pool has, and its share (Σ 1 / how many replies of the pool hold each of its types)."""
+
+    distinct: int
+    only_here: np.ndarray
+    shares: np.ndarray
 
 
-def _per_reply(values: np.ndarray, starts: np.ndarray, replies: list[np.ndarray]) -> np.ndarray:
-    """Sum of `values` (one per type occurrence) for each reply; 0 for a reply without types."""
-    sums = np.add.reduceat(values, starts) if len(values) else np.zeros(len(replies))
-    return np.where([len(r) > 0 for r in replies], sums, 0.0)
+def _pools(pools: Sequence[Sequence[np.ndarray]]) -> list[_Pool]:
+    """_Pool of every pool of replies (each reply: its distinct type ids), all in a few array operations."""
+    replies = [reply for pool in pools for reply in pool]
+    sizes = [len(reply) for reply in replies]
+    ids = np.concatenate(replies) if replies else np.empty(0, np.int64)
+    reply_of = np.repeat(np.arange(len(replies)), sizes)
+    pool_of = np.repeat(np.repeat(np.arange(len(pools)), [len(pool) for pool in pools]), sizes)
+    span = int(ids.max(initial=0)) + 1
+    keys, where, holders = np.unique(pool_of * span + ids, return_inverse=True, return_counts=True)
+    held = holders[where]  # per occurrence: how many replies of its pool hold that type
+    only_here = np.bincount(reply_of, weights=held == 1, minlength=len(replies))
+    shares = np.bincount(reply_of, weights=1.0 / held if len(held) else held, minlength=len(replies))
+    distinct = np.bincount(keys // span, minlength=len(pools))
+    bounds = np.cumsum([0] + [len(pool) for pool in pools])
+    return [
+        _Pool(int(distinct[k]), only_here[bounds[k] : bounds[k + 1]], shares[bounds[k] : bounds[k + 1]])
+        for k in range(len(pools))
+    ]
 
 
 # Distinct-n -------------------------------------------------------------------------------------------
 
 
-def _distinct_and_jackknife(
-    replies: list[np.ndarray], counts: np.ndarray
-) -> tuple[float | None, np.ndarray | None]:
-    """Pooled distinct-n and its leave-one-out values (None when a pool has no n-grams at all)."""
+def _distinct_and_jackknife(pool: _Pool, counts: np.ndarray) -> tuple[float | None, np.ndarray | None]:
+    """Pooled distinct-n and its leave-one-out values (None when a pool has no n-grams at all): leaving
+    reply i out removes the types only it has."""
     total = counts.sum()
     if total == 0:
         return None, None
-    ids, starts, holders = _holders(replies)
-    unique = int(np.count_nonzero(holders))
-    only_here = _per_reply((holders[ids] == 1).astype(float), starts, replies)
     rest = total - counts
     if np.any(rest == 0):
-        return unique / total, None  # leaving a reply out leaves nothing: no jackknife
-    return unique / total, (unique - only_here) / rest
+        return pool.distinct / total, None  # leaving a reply out leaves nothing: no jackknife
+    return pool.distinct / total, (pool.distinct - pool.only_here) / rest
 
 
 def _jackknife_se(values: np.ndarray) -> float:
@@ -218,14 +232,13 @@ def distinct_statistics(
 def _distinct_one(sets: TextSets, n: int, size: int, baseline: int):
     """Figures and differences (p-values still None) for one n, and the permutation pairs it needs."""
     figures, jack_se = [], []
+    own = _pools([sets.type_ids(group, n, size) for group in range(len(sets.groups))])
     for group, texts in enumerate(sets.groups):
         if not texts:
             figures.append(SetFigure(None, 0, TOO_FEW))
             jack_se.append(None)
             continue
-        value, leave_one_out = _distinct_and_jackknife(
-            sets.type_ids(group, n, size), sets.ngram_counts(group, n, size)
-        )
+        value, leave_one_out = _distinct_and_jackknife(own[group], sets.ngram_counts(group, n, size))
         se = _jackknife_se(leave_one_out) if leave_one_out is not None and size >= MIN_SAMPLES else None
         interval = _t_interval(value, se, size - 1, 0.0, 1.0) if se is not None else TOO_FEW
         figures.append(SetFigure(value, size if value is not None else 0, interval))
@@ -249,21 +262,16 @@ def _distinct_one(sets: TextSets, n: int, size: int, baseline: int):
             interval = _t_interval(diff, se, _welch_df(se_x, se_y, size, size), -1.0, 1.0)
             differences.append(SetDifference(diff, interval, None))
             pair = (np.arange(size), np.arange(size, 2 * size))
-            features.append(_pooled_shares(sets, n, size, group, baseline))
         pairs.append(pair)
+    # For the permutation test: each compared group pooled with the baseline (see the module docstring).
+    compared = [group for group, pair in enumerate(pairs) if pair is not None]
+    base_ids, base_counts = sets.type_ids(baseline, n, size), sets.ngram_counts(baseline, n, size)
+    pooled = _pools([sets.type_ids(group, n, size) + base_ids for group in compared])
+    features = [
+        (pool.shares, np.concatenate([sets.ngram_counts(group, n, size), base_counts]))
+        for group, pool in zip(compared, pooled, strict=True)
+    ]
     return figures, differences, pairs, features
-
-
-def _pooled_shares(
-    sets: TextSets, n: int, size: int, group: int, baseline: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per reply of both groups (group's first, then the baseline's): its share of the pooled n-gram types
-    (1 / how many replies hold each type it has) and its n-gram count."""
-    replies = sets.type_ids(group, n, size) + sets.type_ids(baseline, n, size)
-    ids, starts, holders = _holders(replies)
-    shares = _per_reply(1.0 / holders[ids] if len(ids) else np.empty(0), starts, replies)
-    counts = np.concatenate([sets.ngram_counts(group, n, size), sets.ngram_counts(baseline, n, size)])
-    return shares, counts
 
 
 def _share_ratio(index: np.ndarray, shares: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ BENCHMARKS = (
     "offline_speed",
     "history_scale",
     "token_view",
+    "stats_cost",
 )
 
 

@@ -3,7 +3,7 @@
 A comparison is a row in `comparisons` plus one conversation per pane (kind "compare", with its
 `comparison_id` and `pane_index`). Each pane keeps its own history, role and context depth, so a
 comparison can go on for several turns; every message still takes the one path, `send_turn`, once per
-pane, all panes at the same time through `run_parallel`.
+pane, all panes at the same time through `run_parallel`. Several samples per pane: chatlab.samples.
 """
 
 from __future__ import annotations
@@ -160,17 +160,8 @@ def send_to_panes(
     (ValueError); the requests start when the result is first read. Closing it stops every pane, and each
     keeps what arrived as 'stopped' (see run_parallel).
     """
+    conversations = pane_conversations(store, comparison_id, panes, clients)
     comparison = store.get_comparison(comparison_id)
-    if comparison is None:
-        raise ValueError(f"There is no comparison {comparison_id!r}.")
-    conversations = store.comparison_panes(comparison_id)
-    if len(conversations) != len(panes) or len(clients) != len(panes):
-        raise ValueError(
-            f"Comparison {comparison_id} has {len(conversations)} panes; got {len(panes)} pane settings "
-            f"and {len(clients)} clients."
-        )
-    if [c.pane_index for c in conversations] != list(range(len(panes))):
-        raise ValueError(f"Comparison {comparison_id} has gaps in its pane numbers.")
     indices = list(range(len(panes))) if only is None else sorted(set(only))
     if not indices or not all(0 <= i < len(panes) for i in indices):
         raise ValueError(f"`only` must name panes 0–{len(panes) - 1}, got {list(only or [])}.")
@@ -190,6 +181,24 @@ def send_to_panes(
         for i in indices
     ]
     return _retag(run_parallel(streams, max_workers=max_workers, cancel=cancel), indices)
+
+
+def pane_conversations(
+    store: Store, comparison_id: str, panes: Sequence[PaneSpec], clients: Sequence
+) -> list[Conversation]:
+    """The comparison's pane conversations, checked against the pane settings and clients given
+    (ValueError saying what does not match)."""
+    if store.get_comparison(comparison_id) is None:
+        raise ValueError(f"There is no comparison {comparison_id!r}.")
+    conversations = store.comparison_panes(comparison_id)
+    if len(conversations) != len(panes) or len(clients) != len(panes):
+        raise ValueError(
+            f"Comparison {comparison_id} has {len(conversations)} panes; got {len(panes)} pane settings "
+            f"and {len(clients)} clients."
+        )
+    if [c.pane_index for c in conversations] != list(range(len(panes))):
+        raise ValueError(f"Comparison {comparison_id} has gaps in its pane numbers.")
+    return conversations
 
 
 def _pane_stream(

@@ -27,10 +27,15 @@ _WORKER_DONE = object()  # a worker's last item: it will put nothing more
 
 @dataclass(frozen=True)
 class Tagged:
-    """One event of stream `index` (its position in the `streams` given to run_parallel)."""
+    """One event of stream `index` (its position in the `streams` given to run_parallel).
+
+    `sample`: with several samples per pane (chatlab.samples), which one the event belongs to — the
+    first of its request for events of the whole request (Usage, StreamError, StreamDone).
+    """
 
     index: int
     event: Event
+    sample: int = 0
 
 
 def _failure_events(exc: BaseException, started: float) -> tuple[StreamError, StreamDone]:

@@ -56,3 +56,10 @@ def estimate_usage(messages: list[dict], generated: str) -> Usage:
     """What a request cost when the server sent no usage (llama.cpp; a stopped or cut reply): the
     prompt's and the generated text's tokens counted here, marked as estimated."""
     return Usage(count_message_tokens(messages), count_tokens(generated), estimated=True)
+
+
+def token_ids(text: str) -> list[int]:
+    """The o200k_base token ids of a text (an estimate of where a model's own tokens fall)."""
+    if not text:
+        return []
+    return list(_encoding().encode_ordinary(text))

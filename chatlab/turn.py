@@ -156,6 +156,11 @@ class ReplyStream:
         self._read = True
         return next(self._events)
 
+    @property
+    def started(self) -> bool:
+        """Someone began reading it: the request was sent (or is being sent)."""
+        return self._read
+
     def close(self) -> None:
         if not self._read and not self._closed:
             self._on_unread_close()
@@ -179,7 +184,7 @@ def send_turn(
     drawn right after shows them; the request leaves when the stream is first read. A variable without a
     value or default raises MissingValues first, and nothing is stored or sent.
     """
-    system_prompt, _ = settings.rendered_prompt()
+    system_prompt, _ = settings.rendered_prompt()  # raises MissingValues before anything is stored
     stored = store.messages(conversation_id)
     if retry_turn is not None:
         user_text = _prepare_retry(store, stored, retry_turn)
@@ -199,6 +204,48 @@ def send_turn(
         turn = max((m.turn for m in stored), default=0) + 1
         _title_conversation(store, conversation_id, settings, system_prompt, user_text, first=not stored)
 
+    return _send(store, client, conversation_id, settings, stored, user_text, turn, 0, write_interval_s)
+
+
+def send_sample(
+    store: Store,
+    client,
+    conversation_id: str,
+    settings: TurnSettings,
+    turn: int,
+    choice_index: int,
+    *,
+    write_interval_s: float = 0.3,
+) -> ReplyStream:
+    """One more sample of turn `turn`: the same question with the same context as the turn's first reply,
+    stored as choice `choice_index` (and the next ones, when `settings.params.n` asks for several).
+
+    The thread goes on from choice 0, so extra samples never change what later turns send. The reply's
+    row is stored before this returns, like send_turn's.
+    """
+    stored = store.messages(conversation_id)
+    user = next((m for m in stored if m.turn == turn and m.role == "user"), None)
+    if user is None:
+        raise ValueError(f"turn {turn} has no user message to sample again")
+    earlier = [m for m in stored if m.turn < turn]
+    return _send(
+        store, client, conversation_id, settings, earlier, user.content, turn, choice_index, write_interval_s
+    )
+
+
+def _send(
+    store: Store,
+    client,
+    conversation_id: str,
+    settings: TurnSettings,
+    stored: Sequence[Message],
+    user_text: str,
+    turn: int,
+    first_choice: int,
+    write_interval_s: float,
+) -> ReplyStream:
+    """Plan the request from the history before the turn, store the reply's first row, return its stream."""
+    system_prompt, _ = settings.rendered_prompt()  # what the reply was sent with: variables filled in
     window = plan_context(stored, settings, user_text)
     request = plan_request(settings, window)
     reply_fields = dict(
@@ -214,9 +261,17 @@ def send_turn(
         status=STREAMING,
         stream_owner=store.stream_owner(),  # this process: a sibling starting up leaves the reply alone
     )
-    first_row = store.add_message(conversation_id, "assistant", "", choice_index=0, **reply_fields)
+    first_row = store.add_message(conversation_id, "assistant", "", choice_index=first_choice, **reply_fields)
     events = _stream_reply(
-        store, client, conversation_id, settings, request, first_row, reply_fields, write_interval_s
+        store,
+        client,
+        conversation_id,
+        settings,
+        request,
+        first_row,
+        reply_fields,
+        write_interval_s,
+        first_choice,
     )
     return ReplyStream(events, on_unread_close=lambda: store.update_message(first_row, status=STOPPED))
 
@@ -230,8 +285,12 @@ def _stream_reply(
     first_row: int,
     reply_fields: dict,
     write_interval_s: float,
+    first_choice: int = 0,
 ) -> Generator[Event, None, None]:
-    """Stream the request, rewriting the reply's rows as it grows; the finally stores what arrived."""
+    """Stream the request, rewriting the reply's rows as it grows; the finally stores what arrived.
+
+    The request's choice c is stored as choice_index first_choice + c (samples of a turn, chatlab.compare).
+    """
     rows = {0: first_row}
     texts: dict[int, list[str]] = defaultdict(list)
     reasoning: dict[int, list[str]] = defaultdict(list)
@@ -257,7 +316,11 @@ def _stream_reply(
                 if isinstance(event, TextDelta | ReasoningDelta):
                     if event.choice not in rows:
                         rows[event.choice] = store.add_message(
-                            conversation_id, "assistant", "", choice_index=event.choice, **reply_fields
+                            conversation_id,
+                            "assistant",
+                            "",
+                            choice_index=first_choice + event.choice,
+                            **reply_fields,
                         )
                     (texts if isinstance(event, TextDelta) else reasoning)[event.choice].append(event.text)
                     if time.monotonic() - last_write >= write_interval_s:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import threading
 import time
 from collections import deque
@@ -73,6 +74,7 @@ class Reply:
     error_message: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # extra response headers (e.g. retry-after)
     finish_reason: str = "stop"
+    ignore_n: bool = False  # streaming: answer one choice whatever `n` asks for, as llama.cpp's server does
     reasoning: str = ""  # streamed first as delta.reasoning_content, like DeepSeek
     stream_error_after: int | None = None  # after this many content chunks send an SSE {"error": ...} event
     chunked: bool = False  # stream with Transfer-Encoding: chunked; a cut then breaks the framing
@@ -98,6 +100,27 @@ class RecordedRequest:
 
 
 Responder = Callable[[RecordedRequest], "Reply | None"]
+
+_SEEDED_WORDS = "the a sea ship light keeper night storm bright cold wave harbour rope lamp old long".split()
+
+
+def seeded_replies(words: int = 24, fingerprint: str = "fp_fake") -> Responder:
+    """A responder that samples like a model honouring `seed`: the same seed (and messages) gives the same
+    words, no seed gives fresh random ones each time."""
+    fresh = random.Random()
+    lock = threading.Lock()
+
+    def respond(record: RecordedRequest) -> Reply:
+        body = record.body if isinstance(record.body, dict) else {}
+        if body.get("seed") is not None:
+            rng = random.Random(json.dumps([body["seed"], body.get("messages")], sort_keys=True))
+        else:
+            with lock:
+                rng = random.Random(fresh.random())
+        text = " ".join(rng.choice(_SEEDED_WORDS) for _ in range(words)) + "."
+        return Reply(text=text, system_fingerprint=fingerprint)
+
+    return respond
 
 
 def _split(text: str, size: int) -> list[str]:
@@ -421,7 +444,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")  # the last-chunk marker; a cut leaves it out
 
     def _stream_events(self, reply: Reply, body: dict) -> None:
-        n = int(body.get("n") or 1)
+        n = 1 if reply.ignore_n else int(body.get("n") or 1)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         base = {
             "id": reply.id,

@@ -22,6 +22,7 @@ import pytest
 
 from chatlab import offline
 from chatlab.client import ChatClient
+from chatlab.determinism import MeterSpec, run_meter
 from chatlab.events import StreamDone, TextDelta
 from chatlab.offline import (
     SHIPPED_ALIAS,
@@ -358,6 +359,27 @@ def test_the_probe_finds_what_llama_cpp_does_with_each_parameter(
     assert found["temperature"] == ACCEPTED and found["seed"] == ACCEPTED, (report.findings["seed"],)
     assert found["stop"] == ACCEPTED and found["max_tokens"] == ACCEPTED
     assert report.cost_usd is None or report.cost_usd == 0  # a local model costs nothing
+
+
+def test_determinism_meter_with_the_real_model(client: ChatClient) -> None:
+    # With a fixed seed llama.cpp reseeds its sampler: the same reply every time. Without one, its sampler
+    # goes on from where the last request left it, so at temperature 1 the replies part somewhere.
+    spec = MeterSpec(
+        model=SHIPPED_ALIAS,
+        messages=({"role": "user", "content": "Tell me a story about a lighthouse keeper."},),
+        params=GenerationParams(temperature=1.0, max_tokens=40),
+        runs=3,
+        seed=1234,
+    )
+    report = run_meter(client, spec)
+    assert report.seeded.replies == 3 and report.seeded.distinct == 1 and report.seeded.identical_share == 1
+    assert report.unseeded.replies == 3 and report.unseeded.distinct > 1
+    where = report.unseeded.divergence
+    assert where is not None and where.first_text != where.second_text
+    assert report.seed_honoured is True
+    assert (
+        f"first difference at character {where.char_index:,}, token {where.token_index:,}" in report.verdict
+    )
 
 
 @pytest.mark.offline_model

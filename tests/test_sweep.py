@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import threading
 from collections import Counter
 
@@ -11,11 +12,19 @@ import pytest
 from chatlab.client import ChatClient
 from chatlab.events import StreamDone, TextDelta, Timings, Usage
 from chatlab.params import PARAM_NAMES, GenerationParams
+from chatlab.stats import STAT_COLUMNS, noise_floor, verdicts
 from chatlab.sweep.ablation import ReplaySource, ablation_frame, depth_ablation
-from chatlab.sweep.plan import MAX_REPLIES, SweepSpec, grid, messages_for
+from chatlab.sweep.plan import MAX_REPLIES, SweepSpec, estimate_cost, grid, messages_for
 from chatlab.sweep.run import run_sweep
-from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
-from chatlab.tokens import count_tokens
+from chatlab.sweep.table import (
+    a_versus_a,
+    chart_data,
+    csv_bytes,
+    samples_frame,
+    statistics,
+    summarize,
+)
+from chatlab.tokens import count_message_tokens, count_tokens
 from tests.fake_openai import FakeOpenAI, RecordedRequest, Reply
 
 MODEL = "gpt-4o-mini"  # priced in chatlab/prices.yaml: input $0.15, output $0.60 per 1M tokens
@@ -554,3 +563,88 @@ def test_a_sweep_over_reasoning_effort_measures_reasoning_tokens_and_cost_per_va
     assert summary["reasoning_effort"].tolist() == ["low", "medium", "high"]
     assert summary["reasoning_tokens_mean"].tolist() == [32, 64, 128]
     assert summary["cost_usd"].notna().all() and summary["duration_mean_s"].notna().all()
+
+
+# ---- statistics with intervals -------------------------------------------------------------------------
+
+
+def lengths_by_temperature(fake: FakeOpenAI, mean_words: dict[float, int], seed: int = 7) -> None:
+    """Replies of a random number of words around mean_words[temperature] (usage counts the words)."""
+    lock = threading.Lock()
+    draws = {t: random.Random(seed + i) for i, t in enumerate(sorted(mean_words))}
+
+    def respond(request: RecordedRequest) -> Reply:
+        temperature = request.body.get("temperature")
+        with lock:
+            words = max(1, round(draws[temperature].gauss(mean_words[temperature], 6)))
+        return Reply(text=" ".join(["word"] * words), usage_values=(7, words))
+
+    fake.script_fn(respond)
+
+
+def test_a_temperature_sweep_has_intervals_and_differences_from_the_baseline(fake_openai, client):
+    lengths_by_temperature(fake_openai, {0.0: 40, 0.8: 41, 1.6: 70})
+    s = spec(axes=(("temperature", (0.0, 0.8, 1.6)),), samples=10)
+    samples = list(run_sweep(client, s, max_workers=4))
+    table = statistics(samples, s)
+
+    assert list(table.columns) == ["temperature", *STAT_COLUMNS]
+    tokens = table[table["metric"] == "completion_tokens"].set_index("temperature")
+    assert tokens["n"].tolist() == [10, 10, 10] and tokens["baseline"].tolist() == [True, False, False]
+    assert (tokens["ci_low"] < tokens["mean"]).all() and (
+        tokens["mean"] < tokens["ci_high"]
+    ).all()  # error bars
+    assert tokens["p_value"].isna().tolist() == [True, False, False]
+    assert tokens.loc[1.6, "p_holm"] < 0.05 and tokens.loc[1.6, "diff_ci_low"] > 0
+    said = dict(zip(table["group"] + " " + table["metric"], verdicts(table), strict=True))
+    assert said["temperature=1.6 completion_tokens"].startswith("longer: +")
+    assert said["temperature=0 completion_tokens"] == "baseline"
+    assert set(table["metric"]) >= {
+        "distinct_1",
+        "distinct_2",
+        "similarity",
+        "refusal",
+        "truncated",
+        "ttft_s",
+    }
+
+    # Another baseline; and the per-sample table carries what the statistics were computed from.
+    other = statistics(samples, s, baseline=(("temperature", 1.6),))
+    assert other.loc[other["baseline"], "temperature"].unique().tolist() == [1.6]
+    frame = samples_frame(samples, s)
+    assert frame["setting"].tolist()[:1] == ["temperature=0"] and frame["counted"].all()
+    assert (frame["reply_chars"] == frame["text"].str.len()).all() and not frame["truncated"].any()
+
+
+def test_sweep_statistics_use_equal_numbers_of_replies_for_distinct_n(fake_openai, client):
+    by_temperature(fake_openai)
+    s = spec(axes=(("temperature", (0.0, 1.0)),), samples=3)
+    samples = list(run_sweep(client, s))
+    samples = [x for x in samples if not (x.values == (("temperature", 0.0),) and x.index == 2)]
+    table = statistics(samples, s)
+    distinct = table[table["metric"] == "distinct_2"].set_index("temperature")
+    assert distinct["n"].tolist() == [2, 2]
+    similarity = table[table["metric"] == "similarity"].set_index("temperature")
+    assert similarity["n"].tolist() == [2, 3]
+    assert statistics([], s).empty
+
+
+def test_the_noise_floor_of_a_setting_splits_its_fresh_samples_in_two(fake_openai, client):
+    lengths_by_temperature(fake_openai, {0.7: 50})
+    s = spec(axes=(("temperature", (0.7,)),), samples=20)
+    table = a_versus_a(list(run_sweep(client, s)), s)
+    tokens = table[table["metric"] == "completion_tokens"]
+    assert tokens["group"].tolist() == ["A", "A again"] and tokens["n"].tolist() == [10, 10]
+    floor = noise_floor(table).set_index("metric")
+    assert floor.loc["completion_tokens", "floor"] > 0
+
+
+def test_the_cost_of_a_sweep_is_estimated_before_it_runs(fake_openai):
+    s = spec(axes=(("max_tokens", (32, 128)),), samples=5, use_n=True)
+    estimate = estimate_cost(s)
+    assert (estimate.requests, estimate.replies) == (2, 10)
+    assert estimate.completion_tokens == 5 * 32 + 5 * 128  # the default guess, capped per setting
+    assert estimate.prompt_tokens == 2 * count_message_tokens(messages_for(s))
+    assert estimate.usd is not None and estimate.usd_at_most == pytest.approx(estimate.usd)
+    assert estimate_cost(spec(samples=2), expected_reply_tokens=10).completion_tokens == 4 * 2 * 10
+    assert fake_openai.chat_requests == []

@@ -362,6 +362,73 @@ def m010_message_tokens(db: Connection) -> None:
     )
 
 
+@migration
+def m011_sweeps_and_meter_runs(db: Connection) -> None:
+    # A sweep (its SweepSpec as JSON) with one row per sample, and a determinism-meter run (its MeterSpec)
+    # with one row per reply: what History reopens, deletes and exports. A sample or reply is written as
+    # it arrives, so a run cut short keeps what finished; `status` says running, complete or cancelled.
+    # Deleting a sweep or run deletes its rows (ON DELETE CASCADE); UNIQUE also indexes the lookups.
+    _run_script(
+        db,
+        """
+        CREATE TABLE sweeps (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            model TEXT,
+            spec_json TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'running',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE sweep_samples (
+            id {id},
+            sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+            setting INTEGER NOT NULL,
+            sample INTEGER NOT NULL,
+            values_json TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            finish_reason TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            usage_estimated INTEGER NOT NULL DEFAULT 0,
+            ttft_s {real},
+            duration_s {real},
+            tokens_per_s {real},
+            cost_usd {real},
+            refusal INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            reasoning_tokens INTEGER,
+            created_at TEXT NOT NULL,
+            UNIQUE (sweep_id, setting, sample)
+        );
+        CREATE TABLE meter_runs (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            model TEXT,
+            spec_json TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'running',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE meter_replies (
+            id {id},
+            run_id TEXT NOT NULL REFERENCES meter_runs(id) ON DELETE CASCADE,
+            seeded INTEGER NOT NULL,
+            sample INTEGER NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            finish_reason TEXT,
+            system_fingerprint TEXT,
+            duration_s {real},
+            error TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (run_id, seeded, sample)
+        );
+        CREATE INDEX sweeps_by_update ON sweeps (updated_at);
+        CREATE INDEX meter_runs_by_update ON meter_runs (updated_at);
+        """.format(**_TYPES[_dialect(db)]),
+    )
+
+
 def applied_migrations(engine: Engine) -> list[str]:
     """Names recorded in `_migrations`, in the order they were applied."""
     with engine.connect() as db:

@@ -1,4 +1,5 @@
-"""The history database (SQLite or PostgreSQL, see chatlab.store.db): conversations, messages, comparisons."""
+"""The history database (SQLite or PostgreSQL, see chatlab.store.db): conversations, messages, comparisons
+(sweeps and meter runs: chatlab.store.runs)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, Engine, bindparam, text
 from chatlab.store import owners
 from chatlab.store.db import POSTGRESQL, create_store_engine, database_url, sqlite_path, writer
 from chatlab.store.migrations import apply_migrations
+from chatlab.store.runs import RunTables
 from chatlab.store.search import SearchHit, match_messages, snippet
 from chatlab.tokenprobs.record import ReplyTokens
 
@@ -215,8 +217,9 @@ _FORGET_PROCESSES = text("DELETE FROM processes WHERE id IN :ids").bindparams(
 _DELETE_MESSAGES = text("DELETE FROM messages WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
 
 
-class Store:
-    """All reads and writes of conversations; safe to share between threads (a pooled engine)."""
+class Store(RunTables):
+    """All reads and writes of conversations, comparisons, sweeps and meter runs (chatlab.store.runs); safe
+    to share between threads (a pooled engine)."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, url: str | None = None):
         """Open (and migrate) the database: a SQLite file at `path`, or any URL chatlab.store.db supports."""
@@ -558,6 +561,21 @@ class Store:
     def delete_messages(self, message_ids: list[int]) -> None:
         if message_ids:
             self._write(_DELETE_MESSAGES, {"ids": list(message_ids)})
+
+    # Samples ------------------------------------------------------------------------------------
+
+    def swap_choices(self, conversation_id: str, turn: int, a: int, b: int) -> None:
+        """Exchange the choice indices a and b of a turn's replies (both rows, or neither, change)."""
+        with self._writer.begin() as db:
+            self._lock_for_append(db, conversation_id)
+            db.execute(
+                _text(
+                    "UPDATE messages SET choice_index = CASE choice_index WHEN :a THEN :b ELSE :a END"
+                    " WHERE conversation_id = :cid AND turn = :turn AND role = 'assistant'"
+                    " AND choice_index IN (:a, :b)"
+                ),
+                {"cid": conversation_id, "turn": turn, "a": a, "b": b},
+            )
 
     # Stream owners (see chatlab.store.owners) ----------------------------------------------------
 

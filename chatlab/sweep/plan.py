@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from chatlab.capabilities import capabilities_for
 from chatlab.context import build_context
+from chatlab.estimate import CostEstimate, RunPart, estimate_run
 from chatlab.params import PARAM_NAMES, PARAMS, REJECTED, SWEEPABLE, GenerationParams, ParamError
 from chatlab.roles.variables import Variable, render_prompt
+from chatlab.tokens import count_message_tokens
 
 MAX_AXES = 2
 MAX_SAMPLES = 20
@@ -198,3 +200,23 @@ def parse_values(name: str, text: str) -> tuple:
     if not values:
         raise ValueError(f"{name}: type at least one value, e.g. {param.sweep_values}")
     return tuple(values)
+
+
+def estimate_cost(spec: SweepSpec, expected_reply_tokens: float | None = None) -> CostEstimate:
+    """What running the sweep will cost (chatlab.estimate): its exact prompt on every request, replies of
+    `expected_reply_tokens` (a stated default when None), capped by each setting's max_tokens."""
+    prompt_tokens = count_message_tokens(messages_for(spec))
+    requests = len(request_batches(spec))
+    return estimate_run(
+        [
+            RunPart(
+                model=spec.model,
+                prompt_tokens=prompt_tokens,
+                requests=requests,
+                replies=spec.samples,
+                max_tokens=point.params.max_tokens,
+                expected_reply_tokens=expected_reply_tokens,
+            )
+            for point in grid(spec)
+        ]
+    )

@@ -153,7 +153,7 @@ def _sample_call(
                 cost_usd=cost if first else None,
                 error=sample_error,
                 refusal=looks_like_refusal(text),
-                reasoning_tokens=usage.reasoning_tokens if first and usage else None,
+                reasoning_tokens=(usage.reasoning_tokens or None) if first and usage else None,
             )
         )
     return samples

@@ -14,7 +14,8 @@ import pandas as pd
 
 from chatlab.csvfile import to_csv_bytes
 from chatlab.params import FLOAT, INT, PARAM_NAMES, PARAMS
-from chatlab.sweep.plan import SweepSpec, Values, grid, request_batches
+from chatlab.stats import STAT_COLUMNS, compare_groups
+from chatlab.sweep.plan import SweepPoint, SweepSpec, Values, grid, request_batches
 from chatlab.sweep.run import Sample
 from chatlab.textstats import describe, distinct_n_of_size, pairwise_similarity
 
@@ -149,6 +150,10 @@ SAMPLE_COLUMNS: dict[str, str] = {
     "finish_reason": "str",
     "refusal": "boolean",
     "error": "str",
+    "setting": "str",  # the setting's label, e.g. "temperature=0.4, top_p=1"
+    "reply_chars": "Int64",
+    "truncated": "boolean",  # finish_reason "length"
+    "counted": "boolean",  # a whole reply that counts in the statistics (no error)
 }
 
 
@@ -156,10 +161,12 @@ def samples_frame(samples: Sequence[Sample], spec: SweepSpec) -> pd.DataFrame:
     """Tidy: one row per sample in grid order, every parameter in its own column (SAMPLE_COLUMNS).
 
     `n` is what the sample's request asked for (empty when it was not sent); `stop` is a JSON list.
+    The statistics (`statistics`) are computed from exactly this table.
     """
     points = grid(spec)
     position = {p.values: i for i, p in enumerate(points)}
     params_of = {p.values: p.params for p in points}
+    labels = {p.values: p.label for p in points}
     request_n = {first + k: count for first, count in request_batches(spec) for k in range(count)}
     rows = []
     for s in sorted(samples, key=lambda s: (position.get(s.values, len(points)), s.index)):
@@ -186,9 +193,48 @@ def samples_frame(samples: Sequence[Sample], spec: SweepSpec) -> pd.DataFrame:
             finish_reason=s.finish_reason,
             refusal=s.refusal,
             error=s.error,
+            setting=labels.get(s.values) or SweepPoint(s.values, params).label,
+            reply_chars=len(s.text),
+            truncated=s.finish_reason == "length",
+            counted=s.ok,
         )
         rows.append(row)
     return typed_frame(rows, SAMPLE_COLUMNS)
+
+
+def statistics(samples: Sequence[Sample], spec: SweepSpec, baseline: Values | None = None) -> pd.DataFrame:
+    """Per setting and metric: mean and 95% interval, and the difference from the baseline setting (the
+    first of the grid unless given) with its interval and Holm-corrected p-value (chatlab.stats).
+
+    The axis columns come first, then chatlab.stats.STAT_COLUMNS (`group` is the setting's label). Only
+    settings with samples appear, in grid order. Distinct-n uses the same number of replies for every
+    setting, as `summarize` does: here the first ones of each (by sample index), as many as the setting
+    with the fewest has (`summarize` averages over subsets of that size; with equal counts both agree).
+    Recomputable with SciPy from samples_frame's CSV: see chatlab.stats.resampling.
+    """
+    frame = samples_frame(samples, spec)
+    present = set(frame["setting"])
+    points = [p for p in grid(spec) if p.label in present]
+    if not points:
+        return typed_frame([], {**{n: _param_dtype(n) for n in spec.axis_names}, **STAT_COLUMNS})
+    base = next((p.label for p in points if p.values == baseline), points[0].label)
+    table = compare_groups(frame, "setting", groups=[p.label for p in points], baseline=base)
+    values = {p.label: dict(p.values) for p in points}
+    for name in reversed(spec.axis_names):
+        column = [values[label][name] for label in table["group"]]
+        table.insert(0, name, pd.Series(column, dtype=_param_dtype(name)))
+    return table
+
+
+def a_versus_a(samples: Sequence[Sample], spec: SweepSpec, baseline: Values | None = None) -> pd.DataFrame:
+    """The noise floor's statistics from one setting's fresh samples (the baseline, or the first): its
+    even-numbered samples as "A" against its odd-numbered ones as "A again" — the same settings twice.
+    Give the result to chatlab.stats.noise_floor. Run the setting with twice the samples for it."""
+    points = grid(spec)
+    values = baseline if baseline is not None else points[0].values
+    frame = samples_frame([s for s in samples if s.values == values], spec)
+    frame["setting"] = pd.Series(["A" if k % 2 == 0 else "A again" for k in frame["sample"]], dtype="str")
+    return compare_groups(frame, "setting", groups=["A", "A again"])
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:

@@ -251,8 +251,8 @@ _PARTS = [
     ("usage_table (table + totals)", "chatlab_ui.usage_view", "usage_table"),
     ("plan_context (preview window)", "chatlab.turn", "plan_context"),
     ("request_preview (JSON + tokens)", "chatlab_ui.usage_view", "request_preview"),
-    ("chat_sidebar", "chatlab_ui.sidebar", "chat_sidebar"),
-    ("transcript_panel.render", "chatlab_ui.transcript_panel", "render"),
+    ("chat_sidebar", "chatlab_ui.chat.sidebar", "chat_sidebar"),
+    ("transcript_panel.render", "chatlab_ui.chat.transcript_panel", "render"),
 ]
 
 

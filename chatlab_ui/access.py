@@ -1,8 +1,9 @@
 """The lock screen every page shows first when an access password (CHATLAB_PASSWORD) is configured.
 
-Pages call require_access() right after st.set_page_config(), before they open the database, read the
-URL or draw a sidebar: on a locked session st.stop() ends the run there, so a deep link such as
-/History?c=… shows nothing but the lock screen (and keeps its ?c= for after the unlock).
+app.py calls require_access() before any page runs, before the database is opened, the URL read or a
+sidebar drawn: on a locked session st.stop() ends the run there, so a deep link such as /History?c=…
+shows nothing but the lock screen (and keeps its path and ?c= for after the unlock). unlocked() lets
+app.py hide the page menu on the lock screen.
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ from chatlab.access import AccessConfigError, check_password, configured_passwor
 
 K = "access"
 log = logging.getLogger(__name__)
+
+
+def unlocked() -> bool:
+    """Whether this browser session may see the pages: no password is set, or it was typed in this tab."""
+    try:
+        password = configured_password()
+    except AccessConfigError:
+        return False
+    return password is None or hmac.compare_digest(
+        st.session_state.get(f"{K}.token", ""), unlock_token(password)
+    )
 
 
 def require_access() -> None:

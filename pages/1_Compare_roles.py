@@ -11,21 +11,20 @@ from chatlab.compare import (
     panes_from_store,
     send_to_panes,
 )
-from chatlab_ui.access import require_access
-from chatlab_ui.compare_setup import pane_setup
+from chatlab_ui.compare.panes import pane_columns, pane_header, pane_history, stream_panes
+from chatlab_ui.compare.setup import pane_setup
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
-from chatlab_ui.nav import page_nav
+from chatlab_ui.navigation import require_frame
 from chatlab_ui.page_keys import PageKeys
-from chatlab_ui.panes import pane_columns, pane_header, pane_history, stream_panes
 from chatlab_ui.params_panel import depth_control, parameter_controls
+from chatlab_ui.pickers import model_picker
 from chatlab_ui.resources import get_client, get_roles, get_store
-from chatlab_ui.sidebar import model_picker
 from chatlab_ui.stream_guard import streaming, wait_for_previous_stream
 from chatlab_ui.usage_view import METRIC_COLUMNS, per_turn_view
 
+require_frame()  # first: nothing of this page runs outside app.py's frame
+
 P = PageKeys("compare")
-st.set_page_config(page_title="Compare roles · Chat Lab", page_icon="🧪", layout="wide")
-require_access()
 store = get_store()
 roles, _ = get_roles()
 
@@ -53,7 +52,6 @@ if comparison_id and store.get_comparison(comparison_id) is None:
     st.query_params.pop("cmp", None)
     comparison_id = None
 
-page_nav()
 with st.sidebar:
     st.button(
         "New comparison",

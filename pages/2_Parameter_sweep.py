@@ -7,30 +7,25 @@ import streamlit as st
 from chatlab.sweep.ablation import depth_ablation
 from chatlab.sweep.plan import MAX_SAMPLES, SweepSpec
 from chatlab.sweep.run import run_sweep
-from chatlab_ui.access import require_access
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
-from chatlab_ui.nav import page_nav
+from chatlab_ui.navigation import require_frame
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.params_panel import parameter_controls
+from chatlab_ui.pickers import model_picker, role_picker
 from chatlab_ui.resources import get_client, get_roles, get_store
-from chatlab_ui.sidebar import model_picker, role_picker
-from chatlab_ui.sweep_view import (
-    ablation_results,
-    axis_inputs,
-    context_picker,
-    run_with_progress,
-    sweep_results,
-)
+from chatlab_ui.sweep.ablation import ablation_results
+from chatlab_ui.sweep.form import axis_inputs, context_picker
+from chatlab_ui.sweep.progress import run_with_progress
+from chatlab_ui.sweep.results import sweep_results
+
+require_frame()  # first: nothing of this page runs outside app.py's frame
 
 P = PageKeys("sweep")
-st.set_page_config(page_title="Parameter sweep · Chat Lab", page_icon="🧪", layout="wide")
-require_access()
 store = get_store()
 roles, _ = get_roles()
 pending = st.session_state.pop(P("pending"), None)
 busy = pending is not None
 
-page_nav()
 with st.sidebar:
     endpoint = select_endpoint(disabled=busy)
     client = get_client(endpoint)

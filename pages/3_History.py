@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatlab_ui.access import require_access
-from chatlab_ui.history_view import (
-    KINDS,
-    conversation_actions,
-    conversation_table,
-    export_all,
-    import_files,
-    search_results,
-)
-from chatlab_ui.nav import page_nav
+from chatlab_ui.history.actions import conversation_actions
+from chatlab_ui.history.search import search_results
+from chatlab_ui.history.table import KINDS, conversation_table
+from chatlab_ui.history.transfer import export_all, import_files
+from chatlab_ui.navigation import require_frame
 from chatlab_ui.resources import get_store
 
-st.set_page_config(page_title="History · Chat Lab", page_icon="🧪", layout="wide")
-require_access()
+require_frame()  # first: nothing of this page runs outside app.py's frame
+
 store = get_store()
-page_nav()
 
 st.title("History")
 search, kind_column = st.columns([4, 1], vertical_alignment="bottom")

@@ -83,7 +83,7 @@ def test_a_role_created_in_the_form_is_offered_on_the_chat_page(app_env):
     assert stored.default_params() == {"temperature": 0.2, "seed": 7, "stop": ["END\n"]}
     assert any(label.startswith("**Careful checker**") for label in labels(at))
 
-    at.switch_page("app.py").run()
+    at.switch_page("pages/0_Chat.py").run()
     assert not at.exception
     picker = at.selectbox(key="chat.role")
     assert "Careful checker · zh" in picker.options
@@ -194,7 +194,7 @@ def test_import_the_chinese_collection_through_the_uploader(app_env):
     assert at.success[0].value == "Imported 121 roles; skipped 3 filtered."
     assert len(custom_file().list()) == 121
 
-    at.switch_page("app.py").run()
+    at.switch_page("pages/0_Chat.py").run()
     assert "充当 Linux 终端 · zh" in at.selectbox(key="chat.role").options
 
 
@@ -231,7 +231,7 @@ def test_a_broken_custom_file_is_reported_and_builtins_still_work(app_env):
     assert not at.exception
     assert any("line 4" in e.value and "sytem" in e.value for e in at.error)
     assert len(at.expander) == len(load_roles())
-    at.switch_page("app.py").run()
+    at.switch_page("pages/0_Chat.py").run()
     assert not at.exception
     assert len(at.selectbox(key="chat.role").options) == len(load_roles())
 

@@ -20,7 +20,7 @@ from chatlab.roles.importer import (
     mark_candidates,
     parse_collection,
 )
-from chatlab_ui.roles_page_state import roles_key
+from chatlab_ui.roles.state import roles_key
 
 S = st.session_state
 

@@ -14,8 +14,8 @@ import streamlit as st
 from chatlab.roles import LANGUAGES, Role, search_roles
 from chatlab.roles.custom import CustomRoles
 from chatlab.safe_markdown import without_images
-from chatlab_ui.role_editor import clear_if_editing, start_edit, start_new
-from chatlab_ui.roles_page_state import LANGUAGE_NAMES, notice, roles_key
+from chatlab_ui.roles.editor import clear_if_editing, start_edit, start_new
+from chatlab_ui.roles.state import LANGUAGE_NAMES, notice, roles_key
 
 PAGE_SIZE = 40
 S = st.session_state

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from chatlab.roles import Role, roles_to_yaml
-from chatlab_ui.roles_page_state import roles_key
+from chatlab_ui.roles.state import roles_key
 
 
 def exporter(builtin: list[Role], custom_roles: list[Role]) -> None:

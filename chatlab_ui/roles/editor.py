@@ -17,7 +17,7 @@ from chatlab.params import NUMBER_TEXT, PARAMS, ROLE_PARAMS, SELECT, STOPS_TEXT,
 from chatlab.roles import LANGUAGES, MAX_NAME_CHARS, Role
 from chatlab.roles.custom import CustomRoles
 from chatlab.roles.form import examples_from_table, role_from_form, stop_text
-from chatlab_ui.roles_page_state import LANGUAGE_NAMES, TAB_EDITOR, TAB_KEY, TAB_LIBRARY, notice, roles_key
+from chatlab_ui.roles.state import LANGUAGE_NAMES, TAB_EDITOR, TAB_KEY, TAB_LIBRARY, notice, roles_key
 
 S = st.session_state
 

@@ -1,0 +1,63 @@
+"""One conversation's actions on the History page: open, rename, export, delete with confirmation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from chatlab.safe_markdown import escape_markdown
+from chatlab.store import Store
+from chatlab.transcript import FORMATS, export_conversation
+from chatlab_ui.history.links import open_link
+
+
+def conversation_actions(store: Store, conversation_id: str) -> None:
+    conversation = store.get_conversation(conversation_id)
+    if conversation is None:
+        return
+    with st.container(border=True):
+        # A title is plain text (an imported file may carry any): never Markdown, so never a loaded image.
+        st.subheader(escape_markdown(conversation.title) if conversation.title else "(untitled)")
+        open_link(conversation.id, conversation.kind, conversation.comparison_id, label="Open and continue")
+        title = st.text_input("Title", value=conversation.title, key=f"history.title.{conversation_id}")
+        if title.strip() and title != conversation.title:
+            st.button(
+                "Rename",
+                key="history.rename",
+                icon=":material/edit:",
+                on_click=lambda: store.rename_conversation(conversation_id, title.strip()),
+            )
+        columns = st.columns(len(FORMATS))
+        for column, (fmt, mime) in zip(columns, FORMATS.items(), strict=True):
+            column.download_button(
+                f"Export {fmt.upper()}",
+                data=lambda fmt=fmt: export_conversation(store, conversation_id, fmt),
+                file_name=f"chatlab-{conversation_id}.{fmt}",
+                mime=mime,
+                on_click="ignore",
+                icon=":material/download:",
+                key=f"history.export.{fmt}",
+            )
+        confirm_key = f"history.confirm_delete.{conversation_id}"
+        if st.session_state.get(confirm_key):
+            st.warning(
+                f"Delete “{conversation.title}” and its {store.count_messages(conversation_id)} messages? "
+                "This cannot be undone."
+            )
+            yes, no = st.columns(2)
+            yes.button(
+                "Delete for good",
+                type="primary",
+                key="history.delete.yes",
+                on_click=lambda: (
+                    store.delete_conversation(conversation_id),
+                    st.session_state.pop(confirm_key),
+                ),
+            )
+            no.button("Keep it", key="history.delete.no", on_click=lambda: st.session_state.pop(confirm_key))
+        else:
+            st.button(
+                "Delete…",
+                key="history.delete",
+                icon=":material/delete:",
+                on_click=lambda: st.session_state.update({confirm_key: True}),
+            )

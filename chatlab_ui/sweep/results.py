@@ -1,0 +1,113 @@
+"""The parameter sweep's results: statistics per setting, charts against the swept values, every sample."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
+from chatlab_ui.sweep.progress import run_status
+
+CHARTED = {
+    "completion_tokens_mean": "Mean completion tokens",
+    "distinct_1": "Distinct-1 (unique words)",
+    "distinct_2": "Distinct-2 (unique word pairs)",
+    "similarity": "Mean pairwise similarity",
+    "duration_mean_s": "Mean latency (s)",
+    "refusals": "Refusal-like replies",
+}
+SUMMARY_HEADINGS = {
+    "completion_tokens_mean": "Tokens (mean)",
+    "completion_tokens_median": "Tokens (median)",
+    "completion_tokens_stdev": "Tokens (stdev)",
+    "distinct_1": "Distinct-1",
+    "distinct_2": "Distinct-2",
+    "similarity": "Similarity",
+    "duration_mean_s": "Latency (s)",
+    "ttft_mean_s": "First token (s)",
+    "refusals": "Refusal-like",
+    "truncated": "Cut by max_tokens",
+    "tokens_estimated": "Tokens estimated",
+    "cost_usd": "Cost ($)",
+    "samples": "Samples",
+    "errors": "Errors",
+}
+
+
+def metric_charts(summary: pd.DataFrame, axes: list[str]) -> None:
+    """One small chart per statistic against the first swept parameter (colour: the second)."""
+    long = chart_data(summary)
+    long = long[long["metric"].isin(CHARTED)].assign(metric=lambda d: d["metric"].map(CHARTED))
+    if long.empty:
+        return
+    x = alt.X(f"{axes[0]}:Q", title=axes[0])
+    color = alt.Color(f"{axes[1]}:N", title=axes[1]) if len(axes) > 1 else alt.value("#e4572e")
+    base = (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title=None),
+            color=color,
+            tooltip=[*axes, "metric", alt.Tooltip("value:Q", format=".3f")],
+        )
+    )
+    chart = (
+        base.properties(width=230, height=150)
+        .facet(facet=alt.Facet("metric:N", title=None, sort=list(CHARTED.values())), columns=3)
+        .resolve_scale(y="independent")
+    )
+    st.altair_chart(chart)
+
+
+def sweep_results(state: dict) -> None:
+    spec = state["spec"]
+    samples = state["items"]
+    run_status(state, spec.total_samples, "samples")
+    if not samples:
+        return
+    summary = summarize(samples, spec)
+    st.subheader("Per setting")
+    st.dataframe(
+        summary.rename(columns=SUMMARY_HEADINGS), hide_index=True, width="stretch", key="sweep.summary"
+    )
+    metric_charts(summary, list(spec.axis_names))
+    st.subheader("Every sample")
+    frame = samples_frame(samples, spec)
+    st.dataframe(
+        frame[
+            [
+                *spec.axis_names,
+                "sample",
+                "text",
+                "completion_tokens",
+                "duration_s",
+                "finish_reason",
+                "refusal",
+                "error",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+        key="sweep.samples",
+    )
+    st.download_button(
+        "Download samples CSV (one row per sample, every parameter)",
+        data=lambda: csv_bytes(frame),
+        file_name="sweep-samples.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        key="sweep.download",
+    )
+    with st.expander("How these are computed"):
+        st.markdown(
+            "- **Distinct-n**: unique n-grams ÷ all n-grams across the samples of a setting (Chinese characters "
+            "count as words). Higher = more varied wording.\n"
+            "- **Similarity**: mean Jaccard overlap of word-pair sets between every two samples. Higher = the "
+            "samples say the same thing the same way.\n"
+            '- **Refusal-like**: the reply opens with a refusal phrase ("I can\'t help with", "抱歉，我无法"…); a '
+            "heuristic that misses refusals after a preamble.\n"
+            "- Failed calls are counted under *errors* and left out of the other statistics."
+        )

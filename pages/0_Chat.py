@@ -176,4 +176,4 @@ if not choice.ok:
     )
 with st.sidebar:
     key_table(client)
-    transcript_panel.render(store, conversation_id)
+    transcript_panel.render(store, conversation_id, P)

@@ -57,9 +57,9 @@ with sweep_tab:
         height=90,
     )
     _, history = context_picker(store, P("context"), disabled=busy, label="Conversation context (optional)")
-    first = axis_inputs(P("axis1"), "Parameter", optional=False, default="temperature", disabled=busy)
+    first = axis_inputs(P.child("axis1"), "Parameter", optional=False, default="temperature", disabled=busy)
     second = axis_inputs(
-        P("axis2"), "Second parameter (optional)", optional=True, default="(none)", disabled=busy
+        P.child("axis2"), "Second parameter (optional)", optional=True, default="(none)", disabled=busy
     )
     left, right = st.columns(2)
     samples = left.slider("Samples per setting", 1, MAX_SAMPLES, 3, key=P("samples"), disabled=busy)
@@ -111,10 +111,11 @@ with sweep_tab:
             run_sweep(client, pending["spec"], max_workers=workers),
             pending["spec"].total_samples,
             "samples",
+            P.child("progress"),
         )
         st.rerun()
     if result := st.session_state.get(P("result")):
-        sweep_results(result)
+        sweep_results(result, P.child("result"))
 
 with depth_tab:
     st.caption(
@@ -174,7 +175,8 @@ with depth_tab:
             ),
             len(pending["depths"]),
             "depths",
+            P.child("ablation", "progress"),
         )
         st.rerun()
     if result := st.session_state.get(P("ablation")):
-        ablation_results(result)
+        ablation_results(result, P.child("ablation", "result"))

@@ -6,6 +6,7 @@ import streamlit as st
 
 from chatlab.store import Store
 from chatlab.transcript import TranscriptError, export_conversation, import_transcript
+from chatlab_ui.page_keys import PageKeys
 
 
 def _exporter(store: Store, conversation_id: str, fmt: str):
@@ -13,21 +14,22 @@ def _exporter(store: Store, conversation_id: str, fmt: str):
     return lambda: export_conversation(store, conversation_id, fmt)
 
 
-def _import(store: Store) -> None:
-    upload = st.session_state.get("transcript.upload")
+def _import(store: Store, keys: PageKeys) -> None:
+    upload = st.session_state.get(keys("transcript", "upload"))
     if upload is None:
         return
     try:
         new_id = import_transcript(store, upload.getvalue(), upload.name)
     except TranscriptError as exc:
-        st.session_state["transcript.error"] = f"{upload.name} was not imported: {exc}"
+        st.session_state[keys("transcript", "error")] = f"{upload.name} was not imported: {exc}"
         return
     st.query_params["c"] = new_id
-    st.session_state.pop("chat.restored", None)
-    st.session_state["chat.notice"] = f"Imported {upload.name} as a new conversation."
+    st.session_state.pop(keys("restored"), None)
+    st.session_state[keys("notice")] = f"Imported {upload.name} as a new conversation."
 
 
-def render(store: Store, conversation_id: str | None) -> None:
+def render(store: Store, conversation_id: str | None, keys: PageKeys) -> None:
+    """`keys`: the chat page's; an import opens there (its 'restored' and 'notice' keys are set)."""
     with st.expander("Transcript", expanded=False, icon=":material/description:"):
         if conversation_id:
             st.caption("CSV opens in Excel with Chinese intact (UTF-8 with BOM).")
@@ -42,7 +44,7 @@ def render(store: Store, conversation_id: str | None) -> None:
                     file_name=f"chatlab-{conversation_id}.{kind}",
                     mime=mime,
                     on_click="ignore",
-                    key=f"transcript.download.{kind}",
+                    key=keys("transcript", "download", kind),
                     width="stretch",
                     icon=":material/download:",
                 )
@@ -51,10 +53,10 @@ def render(store: Store, conversation_id: str | None) -> None:
         st.file_uploader(
             "Import a transcript (CSV or JSON)",
             type=["csv", "json"],
-            key="transcript.upload",
+            key=keys("transcript", "upload"),
             on_change=_import,
-            args=(store,),
+            args=(store, keys),
             help="A file downloaded from Chat Lab. It opens as a new conversation.",
         )
-        if error := st.session_state.pop("transcript.error", None):
+        if error := st.session_state.pop(keys("transcript", "error"), None):
             st.error(error)

@@ -8,9 +8,10 @@ from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Store
 from chatlab.transcript import FORMATS, export_conversation
 from chatlab_ui.history.links import open_link
+from chatlab_ui.page_keys import PageKeys
 
 
-def conversation_actions(store: Store, conversation_id: str) -> None:
+def conversation_actions(store: Store, conversation_id: str, keys: PageKeys) -> None:
     conversation = store.get_conversation(conversation_id)
     if conversation is None:
         return
@@ -18,11 +19,11 @@ def conversation_actions(store: Store, conversation_id: str) -> None:
         # A title is plain text (an imported file may carry any): never Markdown, so never a loaded image.
         st.subheader(escape_markdown(conversation.title) if conversation.title else "(untitled)")
         open_link(conversation.id, conversation.kind, conversation.comparison_id, label="Open and continue")
-        title = st.text_input("Title", value=conversation.title, key=f"history.title.{conversation_id}")
+        title = st.text_input("Title", value=conversation.title, key=keys("title", conversation_id))
         if title.strip() and title != conversation.title:
             st.button(
                 "Rename",
-                key="history.rename",
+                key=keys("rename"),
                 icon=":material/edit:",
                 on_click=lambda: store.rename_conversation(conversation_id, title.strip()),
             )
@@ -35,9 +36,9 @@ def conversation_actions(store: Store, conversation_id: str) -> None:
                 mime=mime,
                 on_click="ignore",
                 icon=":material/download:",
-                key=f"history.export.{fmt}",
+                key=keys("export", fmt),
             )
-        confirm_key = f"history.confirm_delete.{conversation_id}"
+        confirm_key = keys("confirm_delete", conversation_id)
         if st.session_state.get(confirm_key):
             st.warning(
                 f"Delete “{conversation.title}” and its {store.count_messages(conversation_id)} messages? "
@@ -47,17 +48,17 @@ def conversation_actions(store: Store, conversation_id: str) -> None:
             yes.button(
                 "Delete for good",
                 type="primary",
-                key="history.delete.yes",
+                key=keys("delete", "yes"),
                 on_click=lambda: (
                     store.delete_conversation(conversation_id),
                     st.session_state.pop(confirm_key),
                 ),
             )
-            no.button("Keep it", key="history.delete.no", on_click=lambda: st.session_state.pop(confirm_key))
+            no.button("Keep it", key=keys("delete", "no"), on_click=lambda: st.session_state.pop(confirm_key))
         else:
             st.button(
                 "Delete…",
-                key="history.delete",
+                key=keys("delete"),
                 icon=":material/delete:",
                 on_click=lambda: st.session_state.update({confirm_key: True}),
             )

@@ -7,6 +7,7 @@ import streamlit as st
 
 from chatlab.prices import format_usd
 from chatlab.store import Store
+from chatlab_ui.page_keys import PageKeys
 
 KINDS = {"All": None, "Chats": "chat", "Comparisons": "compare"}
 
@@ -19,7 +20,7 @@ def _title(summary, comparisons: dict[str, str]) -> str:
     return title
 
 
-def conversation_table(store: Store, kind: str | None) -> str | None:
+def conversation_table(store: Store, kind: str | None, keys: PageKeys) -> str | None:
     """Every conversation, newest first; returns the id of the row the user selected."""
     summaries = store.conversation_summaries(limit=500, kind=kind)
     if not summaries:
@@ -44,7 +45,7 @@ def conversation_table(store: Store, kind: str | None) -> str | None:
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
-        key="history.table",
+        key=keys("table"),
     )
     rows = event.selection.rows
     st.caption(f"{len(summaries)} conversations. Select a row to open, rename, export or delete it.")

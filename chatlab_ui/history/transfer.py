@@ -6,14 +6,15 @@ import streamlit as st
 
 from chatlab.store import Store
 from chatlab.transcript import FORMATS, TranscriptError, export_archive, import_transcript
+from chatlab_ui.page_keys import PageKeys
 
 
-def export_all(store: Store, kind: str | None) -> None:
+def export_all(store: Store, kind: str | None, keys: PageKeys) -> None:
     ids = [s.id for s in store.conversation_summaries(limit=100_000, kind=kind)]
     fmt = st.selectbox(
         "Format",
         list(FORMATS),
-        key="history.export_all.format",
+        key=keys("export_all", "format"),
         format_func=lambda f: {"csv": "CSV", "json": "JSON", "md": "Markdown"}[f],
     )
     st.download_button(
@@ -23,20 +24,20 @@ def export_all(store: Store, kind: str | None) -> None:
         mime="application/zip",
         on_click="ignore",
         icon=":material/folder_zip:",
-        key="history.export_all",
+        key=keys("export_all"),
         disabled=not ids,
     )
 
 
-def import_files(store: Store) -> None:
+def import_files(store: Store, keys: PageKeys) -> None:
     uploads = st.file_uploader(
         "Import transcripts (CSV or JSON exported by Chat Lab)",
         type=["csv", "json"],
         accept_multiple_files=True,
-        key="history.import",
+        key=keys("import"),
     )
     for upload in uploads or []:
-        marker = f"history.imported.{upload.file_id}"
+        marker = keys("imported", upload.file_id)
         if marker in st.session_state:
             st.success(st.session_state[marker])
             continue

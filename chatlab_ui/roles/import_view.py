@@ -20,7 +20,7 @@ from chatlab.roles.importer import (
     mark_candidates,
     parse_collection,
 )
-from chatlab_ui.roles.state import roles_key
+from chatlab_ui.roles.state import P
 
 S = st.session_state
 
@@ -36,10 +36,10 @@ def _do_import(custom: CustomRoles, candidates: list[Candidate], include_duplica
             custom, candidates, include_duplicates=include_duplicates, include_filtered=False
         )
     except (ValueError, OSError) as exc:
-        S[roles_key("import.report")] = ("error", f"Nothing was imported: {exc}")
+        S[P("import.report")] = ("error", f"Nothing was imported: {exc}")
         return
-    S[roles_key("import.report")] = ("success", report.summary())
-    S[roles_key("import.generation")] = S.get(roles_key("import.generation"), 0) + 1  # an empty uploader
+    S[P("import.report")] = ("success", report.summary())
+    S[P("import.generation")] = S.get(P("import.generation"), 0) + 1  # an empty uploader
 
 
 def _preview(candidates: list[Candidate], include_duplicates: bool) -> pd.DataFrame:
@@ -60,7 +60,7 @@ def _preview(candidates: list[Candidate], include_duplicates: bool) -> pd.DataFr
 
 def importer(custom: CustomRoles, existing: list[Role]) -> None:
     """Upload a collection, preview it with its flags, choose the options, import."""
-    if report := S.pop(roles_key("import.report"), None):
+    if report := S.pop(P("import.report"), None):
         kind, text = report
         (st.success if kind == "success" else st.error)(text)
     st.caption(
@@ -72,7 +72,7 @@ def importer(custom: CustomRoles, existing: list[Role]) -> None:
         "Role collection",
         type=["csv", "json", "yaml", "yml"],
         max_upload_size=MAX_IMPORT_BYTES // (1024 * 1024),
-        key=roles_key(f"import.file.{S.get(roles_key('import.generation'), 0)}"),
+        key=P("import", "file", S.get(P("import.generation"), 0)),
     )
     if upload is None:
         return
@@ -85,14 +85,14 @@ def importer(custom: CustomRoles, existing: list[Role]) -> None:
     skip_duplicates = skip_col.toggle(
         "Skip duplicates",
         value=True,
-        key=roles_key("import.skip_duplicates"),
+        key=P("import.skip_duplicates"),
         help="A role with the same name or the same prompt (ignoring spacing) as one already in the library, "
         "or earlier in this file. Imported duplicates get a numbered name.",
     )
     filter_adult = filter_col.toggle(
         "Filter adult and jailbreak prompts",
         value=True,
-        key=roles_key("import.filter"),
+        key=P("import.filter"),
         help="Leaves out prompts matching keywords such as: "
         + ", ".join(label for label, _ in CONTENT_FILTER),
     )
@@ -116,7 +116,7 @@ def importer(custom: CustomRoles, existing: list[Role]) -> None:
         hide_index=True,
         width="stretch",
         height=360,
-        key=roles_key("import.preview"),
+        key=P("import.preview"),
         column_config={
             "Import": st.column_config.CheckboxColumn("Import", width="small"),
             "Characters": st.column_config.NumberColumn("Characters", format="%d"),
@@ -126,7 +126,7 @@ def importer(custom: CustomRoles, existing: list[Role]) -> None:
     )
     st.button(
         f"Import {chosen} role{'s' if chosen != 1 else ''}",
-        key=roles_key("import.go"),
+        key=P("import.go"),
         type="primary",
         icon=":material/library_add:",
         disabled=chosen == 0,

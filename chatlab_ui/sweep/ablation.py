@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import altair as alt
 import streamlit as st
 
 from chatlab.sweep.ablation import ablation_frame
 from chatlab.sweep.table import csv_bytes
+from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.sweep.progress import run_status
 
 
-def ablation_results(state: dict, on_depths: Callable[[], None] | None = None) -> None:
+def ablation_results(state: dict, keys: PageKeys) -> None:
     results = state["items"]
     run_status(state, state["total"], "depths")
     if not results:
@@ -36,7 +35,7 @@ def ablation_results(state: dict, on_depths: Callable[[], None] | None = None) -
             .facet(facet=alt.Facet("metric:N", title=None), columns=3)
         )
         st.altair_chart(chart.resolve_scale(y="independent"))
-    st.dataframe(frame, hide_index=True, width="stretch", key="ablation.table")
+    st.dataframe(frame, hide_index=True, width="stretch", key=keys("table"))
     st.download_button(
         "Download CSV",
         data=lambda: csv_bytes(frame),
@@ -44,5 +43,5 @@ def ablation_results(state: dict, on_depths: Callable[[], None] | None = None) -
         mime="text/csv",
         on_click="ignore",
         icon=":material/download:",
-        key="ablation.download",
+        key=keys("download"),
     )

@@ -8,24 +8,23 @@ from chatlab.context import history_messages
 from chatlab.params import PARAMS, SWEEPABLE
 from chatlab.store import Store
 from chatlab.sweep.plan import parse_values
+from chatlab_ui.page_keys import PageKeys
 
 NO_AXIS = "(none)"
 
 
-def axis_inputs(prefix: str, label: str, *, optional: bool, default: str, disabled: bool):
+def axis_inputs(keys: PageKeys, label: str, *, optional: bool, default: str, disabled: bool):
     """A parameter picker and its values; returns (name, values) or None, drawing any parse error."""
     left, right = st.columns([1, 2])
     options = [NO_AXIS, *SWEEPABLE] if optional else list(SWEEPABLE)
-    name = left.selectbox(
-        label, options, index=options.index(default), key=f"{prefix}.name", disabled=disabled
-    )
+    name = left.selectbox(label, options, index=options.index(default), key=keys("name"), disabled=disabled)
     if name == NO_AXIS:
-        right.text_input("Values", value="", key=f"{prefix}.values.none", disabled=True)
+        right.text_input("Values", value="", key=keys("values", "none"), disabled=True)
         return None
     text = right.text_input(
         "Values",
         value=PARAMS[name].sweep_values,
-        key=f"{prefix}.values.{name}",
+        key=keys("values", name),
         disabled=disabled,
         help="Numbers separated by commas or spaces.",
     )

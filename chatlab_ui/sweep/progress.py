@@ -6,14 +6,16 @@ from collections.abc import Iterator
 
 import streamlit as st
 
+from chatlab_ui.page_keys import PageKeys
 
-def run_with_progress(state: dict, results: Iterator, total: int, noun: str) -> None:
+
+def run_with_progress(state: dict, results: Iterator, total: int, noun: str, keys: PageKeys) -> None:
     """Consume a run, appending each result to `state['items']` as it arrives (a Cancel click reruns the page,
     which closes the iterator: what finished is already kept)."""
     bar = st.progress(0.0, text=f"0 of {total} {noun}")
     st.button(
         "Cancel",
-        key=f"{noun}.cancel",
+        key=keys("cancel"),
         icon=":material/cancel:",
         help="Stops launching requests and closes the ones running; finished results are kept.",
     )

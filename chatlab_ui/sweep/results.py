@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
+from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.sweep.progress import run_status
 
 CHARTED = {
@@ -61,7 +62,7 @@ def metric_charts(summary: pd.DataFrame, axes: list[str]) -> None:
     st.altair_chart(chart)
 
 
-def sweep_results(state: dict) -> None:
+def sweep_results(state: dict, keys: PageKeys) -> None:
     spec = state["spec"]
     samples = state["items"]
     run_status(state, spec.total_samples, "samples")
@@ -70,7 +71,7 @@ def sweep_results(state: dict) -> None:
     summary = summarize(samples, spec)
     st.subheader("Per setting")
     st.dataframe(
-        summary.rename(columns=SUMMARY_HEADINGS), hide_index=True, width="stretch", key="sweep.summary"
+        summary.rename(columns=SUMMARY_HEADINGS), hide_index=True, width="stretch", key=keys("summary")
     )
     metric_charts(summary, list(spec.axis_names))
     st.subheader("Every sample")
@@ -90,7 +91,7 @@ def sweep_results(state: dict) -> None:
         ],
         hide_index=True,
         width="stretch",
-        key="sweep.samples",
+        key=keys("samples"),
     )
     st.download_button(
         "Download samples CSV (one row per sample, every parameter)",
@@ -99,7 +100,7 @@ def sweep_results(state: dict) -> None:
         mime="text/csv",
         on_click="ignore",
         icon=":material/download:",
-        key="sweep.download",
+        key=keys("download"),
     )
     with st.expander("How these are computed"):
         st.markdown(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from chatlab.client import ChatClient
@@ -26,13 +28,25 @@ def code_popover(request: dict, endpoint: Endpoint, key: str, label: str = "View
         )
 
 
+@dataclass(frozen=True)
+class ReplayQueued:
+    """Replay was clicked: the next run sends the stored request again."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay brought back, shown beside the stored reply until dismissed."""
+
+    text: str = ""
+    error: str | None = None
+    meta: str = ""  # e.g. "12 → 40 tokens (estimated)"
+
+
 def reply_actions(client: ChatClient, endpoint: Endpoint, keys: PageKeys):
     """Buttons under a stored reply: View code and Replay (its result stays until dismissed)."""
 
-    def _replay_key(message: Message) -> str:
-        return keys("replay", message.id)
-
     def draw(message: Message) -> None:
+        state_key = keys("replay", message.id)
         code, again, _ = st.columns([1, 1, 4])
         with code:
             code_popover(message.request, endpoint, key=keys("code", message.id))
@@ -41,49 +55,47 @@ def reply_actions(client: ChatClient, endpoint: Endpoint, keys: PageKeys):
             key=keys("replay", message.id, "button"),
             icon=":material/replay:",
             help="Send exactly the same request again and compare the new reply with this one.",
-            on_click=lambda: st.session_state.update({_replay_key(message): "pending"}),
+            on_click=lambda: st.session_state.update({state_key: ReplayQueued()}),
         )
-        state = st.session_state.get(_replay_key(message))
-        if state == "pending":
-            st.session_state[_replay_key(message)] = _run_replay(client, message)
-        if isinstance(st.session_state.get(_replay_key(message)), dict):
-            _show_replay(message, st.session_state[_replay_key(message)], _replay_key(message))
+        if isinstance(st.session_state.get(state_key), ReplayQueued):
+            st.session_state[state_key] = _run_replay(client, message)
+        if isinstance(result := st.session_state.get(state_key), ReplayResult):
+            _show_replay(message, result, state_key)
 
     return draw
 
 
-def _run_replay(client: ChatClient, message: Message) -> dict:
+def _run_replay(client: ChatClient, message: Message) -> ReplayResult:
     placeholder = st.empty()
     pieces: list[str] = []
-    result: dict = {"text": "", "error": None, "meta": ""}
+    error, meta = None, ""
     try:
         for event in replay(client, message.request):
             if isinstance(event, TextDelta) and event.choice == 0:
                 pieces.append(event.text)
                 placeholder.markdown(without_images("".join(pieces)) + "▌")
             elif isinstance(event, StreamError):
-                result["error"] = event.message
+                error = event.message
             elif isinstance(event, StreamDone):
                 est = " (estimated)" if event.usage.estimated else ""
-                result["meta"] = f"{event.usage.prompt_tokens} → {event.usage.completion_tokens} tokens{est}"
+                meta = f"{event.usage.prompt_tokens} → {event.usage.completion_tokens} tokens{est}"
     except ReplayError as exc:
-        result["error"] = str(exc)
+        error = str(exc)
     placeholder.empty()
-    result["text"] = "".join(pieces)
-    return result
+    return ReplayResult(text="".join(pieces), error=error, meta=meta)
 
 
-def _show_replay(message: Message, result: dict, state_key: str) -> None:
+def _show_replay(message: Message, result: ReplayResult, state_key: str) -> None:
     with st.container(border=True):
-        if result["error"]:
-            st.error(f"Replay failed: {without_images(result['error'])}")
+        if result.error:
+            st.error(f"Replay failed: {without_images(result.error)}")
         old, new = st.columns(2)
         old.caption("Stored reply")
         old.markdown(without_images(message.content))
-        new.caption(f"Replayed now · {result['meta']}")
-        new.markdown(without_images(result["text"]))
+        new.caption(f"Replayed now · {result.meta}")
+        new.markdown(without_images(result.text))
         st.caption("Word-level difference (~~removed~~, **added**)")
-        st.markdown(diff_markdown(word_diff(message.content, result["text"])))
+        st.markdown(diff_markdown(word_diff(message.content, result.text)))
         st.button(
             "Dismiss",
             key=f"{state_key}.dismiss",

@@ -17,6 +17,7 @@ from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offli
 from chatlab_ui.navigation import require_frame
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.params_panel import depth_control, parameter_controls
+from chatlab_ui.pending import PendingTurn
 from chatlab_ui.pickers import model_picker
 from chatlab_ui.resources import get_client, get_roles, get_store
 from chatlab_ui.stream_guard import streaming, wait_for_previous_stream
@@ -29,14 +30,14 @@ store = get_store()
 roles, _ = get_roles()
 
 
-def queue(**pending) -> None:
+def queue(pending: PendingTurn) -> None:
     st.session_state[P("pending")] = pending
 
 
 def queue_message() -> None:
     text = (st.session_state.get(P("input")) or "").strip()
     if text:
-        queue(text=text)
+        queue(PendingTurn(text=text))
 
 
 def new_comparison() -> None:
@@ -44,7 +45,7 @@ def new_comparison() -> None:
 
 
 wait_for_previous_stream(P("stream"))
-pending = st.session_state.pop(P("pending"), None)
+pending: PendingTurn | None = st.session_state.pop(P("pending"), None)
 busy = pending is not None
 comparison_id = st.query_params.get("cmp")
 if comparison_id and store.get_comparison(comparison_id) is None:
@@ -111,7 +112,7 @@ for index, pane in enumerate(panes):
             columns[index],
             store.messages(conversations[index].id),
             P.child("pane", index),
-            on_retry=None if busy else lambda turn, i=index: queue(retry_turn=turn, only=[i]),
+            on_retry=None if busy else lambda turn, i=index: queue(PendingTurn(retry_turn=turn, only=(i,))),
         )
 
 if pending:
@@ -125,19 +126,18 @@ if pending:
         icon=":material/stop_circle:",
         help="Stops every pane; what arrived so far is kept.",
     )
-    only = pending.get("only")
     events = send_to_panes(
         store,
         [client] * len(panes),
         comparison_id,
         panes,
-        pending.get("text"),
-        only=only,
-        retry_turn=pending.get("retry_turn"),
+        pending.text,
+        only=pending.only,
+        retry_turn=pending.retry_turn,
     )
     with streaming(P("stream")):
         try:
-            stream_panes(columns, only or range(len(panes)), pending.get("text"), events)
+            stream_panes(columns, pending.only or range(len(panes)), pending.text, events)
         finally:
             events.close()
     st.rerun()

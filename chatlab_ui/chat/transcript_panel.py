@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Store
 from chatlab.transcript import TranscriptError, export_conversation, import_transcript
+from chatlab_ui.notice import keep
 from chatlab_ui.page_keys import PageKeys
 
 
@@ -25,7 +27,7 @@ def _import(store: Store, keys: PageKeys) -> None:
         return
     st.query_params["c"] = new_id
     st.session_state.pop(keys("restored"), None)
-    st.session_state[keys("notice")] = f"Imported {upload.name} as a new conversation."
+    keep(keys("notice"), "success", f"Imported {escape_markdown(upload.name)} as a new conversation.")
 
 
 def render(store: Store, conversation_id: str | None, keys: PageKeys) -> None:

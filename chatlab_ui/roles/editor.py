@@ -3,11 +3,12 @@
 The library's buttons (Edit, Duplicate, New role) fill the form from callbacks, which Streamlit runs
 before the next script run, so they may set the widgets' values. Save is handled in the script (it needs
 the data editor's result), too late to set them: it hands its follow-up to the next run through
-`roles.pending`, which apply_pending runs before any widget is drawn.
+`roles.pending` (a FollowUp), which apply_pending runs before any widget is drawn.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -17,20 +18,32 @@ from chatlab.params import NUMBER_TEXT, PARAMS, ROLE_PARAMS, SELECT, STOPS_TEXT,
 from chatlab.roles import LANGUAGES, MAX_NAME_CHARS, Role
 from chatlab.roles.custom import CustomRoles
 from chatlab.roles.form import examples_from_table, role_from_form, stop_text
+from chatlab.safe_markdown import escape_markdown
 from chatlab_ui.roles.state import LANGUAGE_NAMES, TAB_EDITOR, TAB_KEY, TAB_LIBRARY, P, notice
 
 S = st.session_state
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """What Save or Cancel leaves for the next run to do before any widget is drawn."""
+
+    clear_form: bool = False
+    tab: str | None = None  # the tab to show
+
+
+BACK_TO_LIBRARY = FollowUp(clear_form=True, tab=TAB_LIBRARY)
+
+
 def apply_pending() -> None:
     """Run what the previous script run queued (form reset, tab switch): before any widget is drawn."""
-    pending = S.pop(P("pending"), None)
+    pending: FollowUp | None = S.pop(P("pending"), None)
     if pending is None:
         return
-    if "fill" in pending:
-        fill_form(*pending["fill"])
-    if "tab" in pending:
-        S[TAB_KEY] = pending["tab"]
+    if pending.clear_form:
+        fill_form({}, None)
+    if pending.tab:
+        S[TAB_KEY] = pending.tab
 
 
 def fill_form(data: dict[str, Any], editing: str | None) -> None:
@@ -162,7 +175,7 @@ def editor(custom: CustomRoles, roles: list[Role]) -> None:
     if error := S.get(P("form.error")):
         st.error(error)
     if cancel:
-        S[P("pending")] = {"fill": ({}, None), "tab": TAB_LIBRARY}
+        S[P("pending")] = BACK_TO_LIBRARY
         st.rerun()
     if save:
         try:
@@ -170,6 +183,7 @@ def editor(custom: CustomRoles, roles: list[Role]) -> None:
         except (ValueError, OSError) as exc:  # RolesError is a ValueError
             S[P("form.error")] = f"Not saved: {exc}"
             st.rerun()
-        S[P("pending")] = {"fill": ({}, None), "tab": TAB_LIBRARY}
-        notice("success", f"Saved '{stored.name}'. It is now offered in every page's role picker.")
+        S[P("pending")] = BACK_TO_LIBRARY
+        name = escape_markdown(stored.name)
+        notice("success", f"Saved '{name}'. It is now offered in every page's role picker.")
         st.rerun()

@@ -20,6 +20,7 @@ from chatlab.roles.importer import (
     mark_candidates,
     parse_collection,
 )
+from chatlab_ui.notice import keep, show
 from chatlab_ui.roles.state import P
 
 S = st.session_state
@@ -36,9 +37,9 @@ def _do_import(custom: CustomRoles, candidates: list[Candidate], include_duplica
             custom, candidates, include_duplicates=include_duplicates, include_filtered=False
         )
     except (ValueError, OSError) as exc:
-        S[P("import.report")] = ("error", f"Nothing was imported: {exc}")
+        keep(P("import", "report"), "error", f"Nothing was imported: {exc}")
         return
-    S[P("import.report")] = ("success", report.summary())
+    keep(P("import", "report"), "success", report.summary())
     S[P("import.generation")] = S.get(P("import.generation"), 0) + 1  # an empty uploader
 
 
@@ -60,9 +61,7 @@ def _preview(candidates: list[Candidate], include_duplicates: bool) -> pd.DataFr
 
 def importer(custom: CustomRoles, existing: list[Role]) -> None:
     """Upload a collection, preview it with its flags, choose the options, import."""
-    if report := S.pop(P("import.report"), None):
-        kind, text = report
-        (st.success if kind == "success" else st.error)(text)
+    show(P("import", "report"))
     st.caption(
         "Accepted: the awesome-chatgpt-prompts CSV (`act,prompt` and optional `for_devs,type,contributor`), "
         'JSON `[{"act": ..., "prompt": ...}]`, or a Chat Lab roles YAML export. Up to 10 MB; prompts longer '

@@ -13,7 +13,7 @@ import streamlit as st
 
 from chatlab.roles import LANGUAGES, Role, search_roles
 from chatlab.roles.custom import CustomRoles
-from chatlab.safe_markdown import without_images
+from chatlab.safe_markdown import escape_markdown, without_images
 from chatlab_ui.roles.editor import clear_if_editing, start_edit, start_new
 from chatlab_ui.roles.state import LANGUAGE_NAMES, P, notice
 
@@ -39,10 +39,14 @@ def _duplicate(custom: CustomRoles, role: Role) -> None:
     try:
         copy = custom.duplicate(role)
     except (ValueError, OSError) as exc:
-        notice("error", f"Could not copy '{role.name}': {exc}")
+        notice("error", f"Could not copy '{escape_markdown(role.name)}': {exc}")
         return
     start_edit(copy)
-    notice("success", f"Saved '{copy.name}', an editable copy of '{role.name}'. Change it below and save.")
+    notice(
+        "success",
+        f"Saved '{escape_markdown(copy.name)}', an editable copy of '{escape_markdown(role.name)}'. "
+        "Change it below and save.",
+    )
 
 
 def _ask_delete(name: str) -> None:
@@ -58,10 +62,10 @@ def _delete(custom: CustomRoles, name: str) -> None:
     try:
         custom.delete(name)
     except (ValueError, OSError) as exc:
-        notice("error", f"Could not delete '{name}': {exc}")
+        notice("error", f"Could not delete '{escape_markdown(name)}': {exc}")
         return
     clear_if_editing(name)
-    notice("success", f"Deleted '{name}'.")
+    notice("success", f"Deleted '{escape_markdown(name)}'.")
 
 
 def library(builtin: list[Role], custom_roles: list[Role], custom: CustomRoles) -> None:
@@ -152,7 +156,9 @@ def role_card(role: Role, custom: CustomRoles) -> None:
                 args=(custom, role),
             )
         elif S.get(P("confirm_delete")) == role.name:
-            st.warning(f"Delete '{role.name}'? This cannot be undone (export it first to keep a copy).")
+            st.warning(
+                f"Delete '{escape_markdown(role.name)}'? This cannot be undone (export it first to keep a copy)."
+            )
             with st.container(horizontal=True):
                 st.button(
                     "Delete",

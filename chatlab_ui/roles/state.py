@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import streamlit as st
 
+from chatlab_ui.notice import keep, show
 from chatlab_ui.page_keys import PageKeys
 
 P = PageKeys("roles")  # every widget and session key of the Roles page
@@ -14,14 +17,11 @@ LANGUAGE_NAMES = {"en": "English", "zh": "中文 Chinese"}
 S = st.session_state
 
 
-def notice(kind: str, text: str) -> None:
-    """Keep the outcome of an action ('success' or 'error') for show_notice on the next run."""
-    S[P("notice")] = (kind, text)
+def notice(kind: Literal["success", "error"], text: str) -> None:
+    """Keep the outcome of an action for show_notice on the next run (escape names in `text`)."""
+    keep(P("notice"), kind, text)
 
 
 def show_notice() -> None:
     """The outcome of the last action (saved, deleted, copied), once."""
-    kept = S.pop(P("notice"), None)
-    if kept:
-        kind, text = kept
-        (st.success if kind == "success" else st.error)(text)
+    show(P("notice"))

@@ -9,11 +9,13 @@ from chatlab.sweep.ablation import ablation_frame
 from chatlab.sweep.table import csv_bytes
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.sweep.progress import run_status
+from chatlab_ui.sweep.state import Progress
 
 
-def ablation_results(state: dict, keys: PageKeys) -> None:
-    results = state["items"]
-    run_status(state, state["total"], "depths")
+def ablation_results(progress: Progress, keys: PageKeys) -> None:
+    """Prompt tokens, cost and reply length charted against the depth, and the table of every depth."""
+    results = progress.items
+    run_status(progress, "depths")
     if not results:
         return
     frame = ablation_frame(results)

@@ -1,4 +1,6 @@
-"""The parameter-sweep page's form parts: a swept parameter with its values, a stored conversation as context."""
+"""The parameter-sweep page's forms: the sweep (prompt, context, one or two swept parameters, samples)
+and the context-depth ablation (a stored conversation replayed at depth 0…N). Each returns the run its
+button would queue, or None while something is missing or not valid (drawn where it is)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,12 @@ import streamlit as st
 
 from chatlab.context import history_messages
 from chatlab.params import PARAMS, SWEEPABLE
+from chatlab.roles import Role
 from chatlab.store import Store
-from chatlab.sweep.plan import parse_values
+from chatlab.sweep.plan import MAX_SAMPLES, SweepSpec, parse_values
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.params_panel import ParamChoice
+from chatlab_ui.sweep.state import AblationRun, SweepRun
 
 NO_AXIS = "(none)"
 
@@ -41,8 +46,101 @@ def context_picker(store: Store, key: str, *, disabled: bool, label: str) -> tup
     names = {c.id: f"{c.title} · {c.updated_at[:16].replace('T', ' ')}" for c in chats}
     chosen = (
         st.selectbox(
-            label, ["", *names], format_func=lambda cid: names.get(cid, "None"), key=key, disabled=disabled
+            label,
+            ["", *names],
+            format_func=lambda cid: names.get(cid, "No conversation"),
+            key=key,
+            disabled=disabled,
         )
         or None
     )
     return chosen, (history_messages(store.messages(chosen)) if chosen else [])
+
+
+def sweep_form(
+    store: Store,
+    keys: PageKeys,
+    *,
+    model: str,
+    role: Role,
+    system_prompt: str,
+    fixed: ParamChoice,
+    busy: bool,
+) -> SweepRun | None:
+    """The sweep's inputs and what they plan (settings × samples = replies in requests)."""
+    prompt = st.text_area(
+        "Prompt",
+        "Write a one-sentence story about a lighthouse keeper.",
+        key=keys("prompt"),
+        disabled=busy,
+        height=90,
+    )
+    _, history = context_picker(
+        store, keys("context"), disabled=busy, label="Conversation context (optional)"
+    )
+    first = axis_inputs(
+        keys.child("axis1"), "Parameter", optional=False, default="temperature", disabled=busy
+    )
+    second = axis_inputs(
+        keys.child("axis2"), "Second parameter (optional)", optional=True, default=NO_AXIS, disabled=busy
+    )
+    left, right = st.columns(2)
+    samples = left.slider("Samples per setting", 1, MAX_SAMPLES, 3, key=keys("samples"), disabled=busy)
+    use_n = right.checkbox(
+        "One request per setting with n = samples",
+        key=keys("use_n"),
+        disabled=busy,
+        help="Uses the API's n where the endpoint supports it; otherwise each sample is its "
+        "own request. Nothing is ever cached.",
+    )
+    if not fixed.ok:
+        st.error(
+            "Nothing is run while a fixed parameter is not valid: " + "; ".join(fixed.problems),
+            icon=":material/block:",
+        )
+        return None
+    if not first:
+        return None
+    try:
+        spec = SweepSpec(
+            model=model,
+            system_prompt=system_prompt,
+            few_shot=tuple(role.few_shot_messages()),
+            history=tuple(history),
+            prompt=prompt,
+            base_params=fixed.params,
+            axes=tuple(a for a in (first, second) if a),
+            samples=samples,
+            use_n=use_n,
+        )
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
+    st.caption(
+        f"{spec.points} settings × {samples} samples = {spec.total_samples} replies in {spec.calls} requests."
+    )
+    return SweepRun(spec)
+
+
+def ablation_form(store: Store, keys: PageKeys, *, busy: bool) -> AblationRun | None:
+    """A stored conversation whose last user message is replayed at every depth up to the one chosen."""
+    conversation_id, messages = context_picker(
+        store, keys("conversation"), disabled=busy, label="Conversation"
+    )
+    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
+    if conversation_id and last_user is None:
+        st.info("That conversation has no user message to replay.")
+    if not conversation_id or last_user is None:
+        return None
+    before = messages[:last_user]
+    top = st.slider(
+        "Up to depth",
+        0,
+        len(before),
+        min(len(before), 10),
+        key=keys("max"),
+        disabled=busy or not before,
+    )
+    return AblationRun(
+        history=tuple(before), prompt=messages[last_user]["content"], depths=tuple(range(0, top + 1))
+    )

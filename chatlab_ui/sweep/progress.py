@@ -7,11 +7,13 @@ from collections.abc import Iterator
 import streamlit as st
 
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.sweep.state import Progress
 
 
-def run_with_progress(state: dict, results: Iterator, total: int, noun: str, keys: PageKeys) -> None:
-    """Consume a run, appending each result to `state['items']` as it arrives (a Cancel click reruns the page,
-    which closes the iterator: what finished is already kept)."""
+def run_with_progress(progress: Progress, results: Iterator, noun: str, keys: PageKeys) -> None:
+    """Consume a run, appending each result to `progress.items` as it arrives (a Cancel click reruns the
+    page, which closes the iterator: what finished is already kept)."""
+    total = progress.total
     bar = st.progress(0.0, text=f"0 of {total} {noun}")
     st.button(
         "Cancel",
@@ -21,17 +23,18 @@ def run_with_progress(state: dict, results: Iterator, total: int, noun: str, key
     )
     try:
         for item in results:
-            state["items"].append(item)
-            done = len(state["items"])
+            progress.items.append(item)
+            done = len(progress.items)
             bar.progress(min(done / total, 1.0), text=f"{done} of {total} {noun}")
-        state["finished"] = True
+        progress.finished = True
     finally:
         results.close()
 
 
-def run_status(state: dict, total: int, noun: str) -> None:
-    done = len(state["items"])
-    if state.get("finished"):
+def run_status(progress: Progress, noun: str) -> None:
+    """Done, or cancelled with how many of the planned results are kept."""
+    done, total = len(progress.items), progress.total
+    if progress.finished:
         st.success(f"Done: {done} {noun}.", icon=":material/check_circle:")
     else:
         st.warning(

@@ -9,6 +9,7 @@ import streamlit as st
 from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.sweep.progress import run_status
+from chatlab_ui.sweep.state import SweepResults
 
 CHARTED = {
     "completion_tokens_mean": "Mean completion tokens",
@@ -62,10 +63,9 @@ def metric_charts(summary: pd.DataFrame, axes: list[str]) -> None:
     st.altair_chart(chart)
 
 
-def sweep_results(state: dict, keys: PageKeys) -> None:
-    spec = state["spec"]
-    samples = state["items"]
-    run_status(state, spec.total_samples, "samples")
+def sweep_results(results: SweepResults, keys: PageKeys) -> None:
+    spec, samples = results.spec, results.samples
+    run_status(results.progress, "samples")
     if not samples:
         return
     summary = summarize(samples, spec)

@@ -80,6 +80,8 @@ render_history(
     on_retry=None if busy else partial(retry_turn, P),
     actions=None if busy else reply_actions(client, endpoint, P),
 )
+if messages and not busy:
+    transcript_panel.downloads(store, conversation_id, P)
 large_message_prompt(P)
 
 if pending:
@@ -121,4 +123,4 @@ if not choice.ok:
     )
 with st.sidebar:
     key_table(client)
-    transcript_panel.render(store, conversation_id, P)
+    transcript_panel.import_panel(store, P)

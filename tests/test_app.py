@@ -199,3 +199,21 @@ def test_new_conversation_starts_empty_and_the_old_one_stays_stored(app_env):
     assert [m.content for m in store.messages(old)][0] == "first conversation"
     assert app_env.chat_requests[-1].body["messages"][-1]["content"] == "second conversation"
     assert len(app_env.chat_requests[-1].body["messages"]) == 2  # system + the new message: no old history
+
+
+def downloads_in_sight(node, hidden: bool = False) -> list[str]:
+    """Labels of the download buttons under `node` that no closed-by-default expander or popover hides."""
+    hidden = hidden or getattr(node, "type", "") in ("expander", "popover")
+    found = [] if hidden or getattr(node, "type", "") != "download_button" else [node.proto.label]
+    for child in getattr(node, "children", {}).values():
+        found += downloads_in_sight(child, hidden)
+    return found
+
+
+def test_the_transcript_downloads_sit_beside_the_conversation(app_env):
+    at = chat_app().run()
+    assert downloads_in_sight(at.main) == []  # nothing to download before the first message
+    send(at, "Download me, 你好")
+    assert downloads_in_sight(at.main) == ["Download CSV", "Download JSON", "Download Markdown"]
+    assert downloads_in_sight(at.sidebar) == []
+    assert at.sidebar.file_uploader(key="chat.transcript.upload") is not None  # import stays in the sidebar

@@ -1,4 +1,5 @@
-"""Download the conversation (CSV for Excel, JSON, Markdown) and import a transcript back."""
+"""The chat's transcript: downloads beside the conversation, and an import (in the sidebar) that opens as
+a new conversation."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ import streamlit as st
 
 from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Store
-from chatlab.transcript import TranscriptError, export_conversation, import_transcript
+from chatlab.transcript import TranscriptError, import_transcript
 from chatlab_ui.notice import keep
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.transcript_downloads import download_buttons
 
 
-def _exporter(store: Store, conversation_id: str, fmt: str):
-    """Builds the file only when the button is clicked (deferred data), not on every rerun."""
-    return lambda: export_conversation(store, conversation_id, fmt)
+def downloads(store: Store, conversation_id: str, keys: PageKeys) -> None:
+    """The conversation as CSV, JSON or Markdown: under its last message, in sight of the chat."""
+    download_buttons(store, conversation_id, keys.child("transcript"), lead="The whole conversation:")
 
 
 def _import(store: Store, keys: PageKeys) -> None:
@@ -30,30 +32,11 @@ def _import(store: Store, keys: PageKeys) -> None:
     keep(keys("notice"), "success", f"Imported {escape_markdown(upload.name)} as a new conversation.")
 
 
-def render(store: Store, conversation_id: str | None, keys: PageKeys) -> None:
+def import_panel(store: Store, keys: PageKeys) -> None:
     """`keys`: the chat page's; an import opens there (its 'restored' and 'notice' keys are set)."""
-    with st.expander("Transcript", expanded=False, icon=":material/description:"):
-        if conversation_id:
-            st.caption("CSV opens in Excel with Chinese intact (UTF-8 with BOM).")
-            for kind, label, mime in (
-                ("csv", "CSV", "text/csv"),
-                ("json", "JSON", "application/json"),
-                ("md", "Markdown", "text/markdown"),
-            ):
-                st.download_button(
-                    f"Download {label}",
-                    data=_exporter(store, conversation_id, kind),
-                    file_name=f"chatlab-{conversation_id}.{kind}",
-                    mime=mime,
-                    on_click="ignore",
-                    key=keys("transcript", "download", kind),
-                    width="stretch",
-                    icon=":material/download:",
-                )
-        else:
-            st.caption("Nothing to download yet: send a message first.")
+    with st.expander("Import a transcript", expanded=False, icon=":material/upload_file:"):
         st.file_uploader(
-            "Import a transcript (CSV or JSON)",
+            "A CSV or JSON transcript",
             type=["csv", "json"],
             key=keys("transcript", "upload"),
             on_change=_import,

@@ -6,9 +6,9 @@ import streamlit as st
 
 from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Store
-from chatlab.transcript import FORMATS, export_conversation
 from chatlab_ui.history.links import open_link
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.transcript_downloads import download_buttons
 
 
 def conversation_actions(store: Store, conversation_id: str, keys: PageKeys) -> None:
@@ -27,17 +27,7 @@ def conversation_actions(store: Store, conversation_id: str, keys: PageKeys) -> 
                 icon=":material/edit:",
                 on_click=lambda: store.rename_conversation(conversation_id, title.strip()),
             )
-        columns = st.columns(len(FORMATS))
-        for column, (fmt, mime) in zip(columns, FORMATS.items(), strict=True):
-            column.download_button(
-                f"Export {fmt.upper()}",
-                data=lambda fmt=fmt: export_conversation(store, conversation_id, fmt),
-                file_name=f"chatlab-{conversation_id}.{fmt}",
-                mime=mime,
-                on_click="ignore",
-                icon=":material/download:",
-                key=keys("export", fmt),
-            )
+        download_buttons(store, conversation_id, keys.child("export"))
         confirm_key = keys("confirm_delete", conversation_id)
         if st.session_state.get(confirm_key):
             st.warning(

@@ -7,6 +7,7 @@ import streamlit as st
 from chatlab.store import Store
 from chatlab.transcript import FORMATS, TranscriptError, export_archive, import_transcript
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.transcript_downloads import FORMAT_NAMES
 
 
 def export_all(store: Store, kind: str | None, keys: PageKeys) -> None:
@@ -15,7 +16,7 @@ def export_all(store: Store, kind: str | None, keys: PageKeys) -> None:
         "Format",
         list(FORMATS),
         key=keys("export_all", "format"),
-        format_func=lambda f: {"csv": "CSV", "json": "JSON", "md": "Markdown"}[f],
+        format_func=FORMAT_NAMES.get,
     )
     st.download_button(
         f"Download all {len(ids)} as a zip",

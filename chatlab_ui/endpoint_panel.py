@@ -20,7 +20,7 @@ from chatlab.profiles import (
     load_secrets,
 )
 from chatlab_ui.page_keys import PageKeys
-from chatlab_ui.resources import get_offline_server
+from chatlab_ui.resources import forget_failed_model_lists, get_offline_server
 
 # One namespace for every page on purpose: the endpoint picked on one page is the one every page uses.
 K = PageKeys("endpoint")
@@ -120,6 +120,7 @@ def _starting(server) -> None:
     """Redraws itself every second while the model loads, then reruns the page to list its model."""
     status = server.status()
     if status.state != "starting":
+        forget_failed_model_lists()  # asked while it loaded: ask again now that it answers
         st.rerun(scope="app")
     st.info(f"Starting the local model… ({status.elapsed_s:.0f} s)", icon=":material/hourglass_top:")
 

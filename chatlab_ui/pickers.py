@@ -49,7 +49,7 @@ def role_picker(keys: PageKeys, roles: list[Role], *, disabled: bool) -> tuple[R
 
 def model_picker(keys: PageKeys, client: ChatClient, endpoint: Endpoint, *, disabled: bool) -> str:
     """Models listed by the endpoint's /v1/models; any other id can be typed in."""
-    models = list_models(client, endpoint.display_url)
+    models = list_models(client)
     default = endpoint.default_model or (models[0] if models else FALLBACK_MODEL)
     key = keys("model")
     current = st.session_state.get(key) or default

@@ -16,8 +16,14 @@ from chatlab_ui.page_keys import PageKeys
 
 
 def code_popover(request: dict, endpoint: Endpoint, key: str, label: str = "View code") -> None:
-    """The exact request as runnable Python (openai SDK) and curl; the key stays an environment variable."""
-    with st.popover(label, icon=":material/code:", key=key):
+    """The exact request as runnable Python (openai SDK) and curl; the key stays an environment variable.
+
+    The code is written only while the popover is open: a closed one costs a rerun nothing.
+    """
+    popover = st.popover(label, icon=":material/code:", key=key, on_change="rerun")
+    if not popover.open:
+        return
+    with popover:
         python_tab, curl_tab = st.tabs(["Python", "curl"])
         with python_tab:
             st.code(python_code(request, endpoint), language="python")
@@ -47,16 +53,15 @@ def reply_actions(client: ChatClient, endpoint: Endpoint, keys: PageKeys):
 
     def draw(message: Message) -> None:
         state_key = keys("replay", message.id)
-        code, again, _ = st.columns([1, 1, 4])
-        with code:
+        with st.container(horizontal=True, gap="small"):  # lighter than columns: drawn under every reply
             code_popover(message.request, endpoint, key=keys("code", message.id))
-        again.button(
-            "Replay",
-            key=keys("replay", message.id, "button"),
-            icon=":material/replay:",
-            help="Send exactly the same request again and compare the new reply with this one.",
-            on_click=lambda: st.session_state.update({state_key: ReplayQueued()}),
-        )
+            st.button(
+                "Replay",
+                key=keys("replay", message.id, "button"),
+                icon=":material/replay:",
+                help="Send exactly the same request again and compare the new reply with this one.",
+                on_click=lambda: st.session_state.update({state_key: ReplayQueued()}),
+            )
         if isinstance(st.session_state.get(state_key), ReplayQueued):
             st.session_state[state_key] = _run_replay(client, message)
         if isinstance(result := st.session_state.get(state_key), ReplayResult):

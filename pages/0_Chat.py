@@ -6,8 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from chatlab.context import rows_needed
-from chatlab.turn import plan_context, plan_request, send_turn
+from chatlab.turn import send_turn
 from chatlab_ui.chat import transcript_panel
 from chatlab_ui.chat.conversation import (
     new_conversation,
@@ -23,10 +22,11 @@ from chatlab_ui.navigation import require_frame
 from chatlab_ui.notice import show as show_notice
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.pending import PendingTurn
-from chatlab_ui.reproduce_view import code_popover, reply_actions
+from chatlab_ui.reproduce_view import reply_actions
+from chatlab_ui.request_preview import preview_panel
 from chatlab_ui.resources import get_client, get_roles, get_store
 from chatlab_ui.stream_guard import streaming, wait_for_previous_stream
-from chatlab_ui.usage_view import request_preview, usage_table
+from chatlab_ui.usage_view import usage_panel
 
 require_frame()  # first: nothing of this page runs outside app.py's frame
 
@@ -105,16 +105,8 @@ if pending:
     st.rerun()
 
 if conversation_id and messages:
-    with st.expander("Usage per turn", expanded=True):
-        usage_table(store.reply_metrics(conversation_id), P)
-with st.expander("What the next request will send"):
-    recent = (
-        store.messages(conversation_id, last=rows_needed(settings.context_depth)) if conversation_id else []
-    )
-    window = plan_context(recent, settings, "<your next message>")
-    request = plan_request(settings, window)
-    request_preview(request, window)
-    code_popover(request.body, endpoint, key=P("next_code"), label="View code for this request")
+    usage_panel(store, conversation_id, P)
+preview_panel(store, conversation_id, settings, endpoint, P)
 if not choice.ok:
     # Next to the chat input, so it is seen where the user is about to type.
     st.error(

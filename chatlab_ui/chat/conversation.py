@@ -8,11 +8,25 @@ from __future__ import annotations
 import streamlit as st
 
 from chatlab.roles import Role
-from chatlab.store import Message, Store
+from chatlab.store import STREAMING, Message, Store
 from chatlab_ui.chat.sidebar import restore_from
 from chatlab_ui.page_keys import PageKeys
 
-VISIBLE_MESSAGES = 60  # older messages are drawn on request, so a long history does not slow every rerun
+VISIBLE_MESSAGES = 40  # the newest 20 turns; older ones are drawn on request (bench/rerun_cost.py)
+
+
+def _settled(window: tuple[Message, ...]) -> bool:
+    return not any(m.status == STREAMING for m in window)
+
+
+# Every rerun draws the newest messages, and each stored reply carries its whole request record: at
+# context depth "all" that is the entire history again, per reply (~10 MB for the last 30 replies of a
+# 1,000-message chat). A finished message never changes — a retry deletes the reply and adds a new one,
+# which touches the conversation — so the window is read again only when the conversation's message
+# count or last write changes, or while one of its replies is still streaming (validate).
+@st.cache_resource(max_entries=8, ttl=600, show_spinner=False, validate=_settled)
+def _window(_store: Store, conversation_id: str, last: int, count: int, touched: str) -> tuple[Message, ...]:
+    return tuple(_store.messages(conversation_id, last=last))
 
 
 def open_conversation(store: Store, keys: PageKeys, roles: list[Role]) -> str | None:
@@ -57,9 +71,12 @@ def visible_messages(store: Store, conversation_id: str | None, keys: PageKeys) 
     """The newest messages (VISIBLE_MESSAGES, more on request) and a button for the hidden older ones."""
     if not conversation_id:
         return []
+    conversation = store.get_conversation(conversation_id)
+    if conversation is None:
+        return []
     visible = st.session_state.get(keys("visible"), VISIBLE_MESSAGES)
     total = store.count_messages(conversation_id)
-    messages = store.messages(conversation_id, last=visible)
+    messages = list(_window(store, conversation_id, visible, total, conversation.updated_at))
     if total > len(messages):
         st.button(
             f"Show older messages ({total - len(messages):,} hidden)",

@@ -7,8 +7,26 @@ import streamlit as st
 from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Store
 from chatlab_ui.history.links import open_link
+from chatlab_ui.history.table import forget_selection
+from chatlab_ui.notice import keep
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.transcript_downloads import download_buttons
+
+
+def _shown_title(title: str) -> str:
+    """A title as Markdown that shows it verbatim: an imported file may carry any, links included."""
+    return escape_markdown(title) if title else "(untitled)"
+
+
+def _delete(store: Store, conversation_id: str, keys: PageKeys) -> None:
+    """Delete for good, say what went, and select nothing (the same row would now be another one)."""
+    conversation = store.get_conversation(conversation_id)
+    count = store.count_messages(conversation_id)
+    store.delete_conversation(conversation_id)
+    st.session_state.pop(keys("confirm_delete", conversation_id), None)
+    forget_selection(keys)
+    title = _shown_title(conversation.title if conversation else "")
+    keep(keys("notice"), "success", f"Deleted “{title}” and its {count} message{'s' if count != 1 else ''}.")
 
 
 def conversation_actions(store: Store, conversation_id: str, keys: PageKeys) -> None:
@@ -16,8 +34,7 @@ def conversation_actions(store: Store, conversation_id: str, keys: PageKeys) -> 
     if conversation is None:
         return
     with st.container(border=True):
-        # A title is plain text (an imported file may carry any): never Markdown, so never a loaded image.
-        st.subheader(escape_markdown(conversation.title) if conversation.title else "(untitled)")
+        st.subheader(_shown_title(conversation.title))
         open_link(conversation.id, conversation.kind, conversation.comparison_id, label="Open and continue")
         title = st.text_input("Title", value=conversation.title, key=keys("title", conversation_id))
         if title.strip() and title != conversation.title:
@@ -30,19 +47,17 @@ def conversation_actions(store: Store, conversation_id: str, keys: PageKeys) -> 
         download_buttons(store, conversation_id, keys.child("export"))
         confirm_key = keys("confirm_delete", conversation_id)
         if st.session_state.get(confirm_key):
+            count = store.count_messages(conversation_id)
             st.warning(
-                f"Delete “{conversation.title}” and its {store.count_messages(conversation_id)} messages? "
-                "This cannot be undone."
+                f"Delete “{_shown_title(conversation.title)}” and its {count} messages? This cannot be undone."
             )
             yes, no = st.columns(2)
             yes.button(
                 "Delete for good",
                 type="primary",
                 key=keys("delete", "yes"),
-                on_click=lambda: (
-                    store.delete_conversation(conversation_id),
-                    st.session_state.pop(confirm_key),
-                ),
+                on_click=_delete,
+                args=(store, conversation_id, keys),
             )
             no.button("Keep it", key=keys("delete", "no"), on_click=lambda: st.session_state.pop(confirm_key))
         else:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import streamlit as st
 
 from chatlab.safe_markdown import escape_markdown
-from chatlab.store import Store
+from chatlab.store import ConversationSummary, Store
 from chatlab_ui.history.links import open_link
+
+SHOWN_HITS = 50
 
 
 def highlighted(snippet: str) -> str:
@@ -22,15 +25,19 @@ def highlighted(snippet: str) -> str:
     return "".join(out)
 
 
-def search_results(store: Store, query: str, kind: str | None) -> None:
-    hits = store.search(query, limit=50, kind=kind)
+def search_results(
+    store: Store, query: str, kind: str | None, summaries: Sequence[ConversationSummary]
+) -> None:
+    """The first SHOWN_HITS matching messages; `summaries` (the page's listing) says where each one opens."""
+    hits = store.search(query, limit=SHOWN_HITS, kind=kind)
     st.caption(
-        f"{len(hits)} message{'s' if len(hits) != 1 else ''} match “{query}”"
-        + (" (showing the first 50)" if len(hits) == 50 else "")
+        f"{len(hits)} message{'s' if len(hits) != 1 else ''} match “{escape_markdown(query)}”"
+        + (f" (showing the first {SHOWN_HITS})" if len(hits) == SHOWN_HITS else "")
     )
-    conversations = {s.id: s for s in store.conversation_summaries(limit=500, query=query)}
+    conversations = {s.id: s for s in summaries}
     for hit in hits:
         with st.container(border=True):
+            # A title is plain text (an imported file may carry any): escaped, so never a link or an image.
             title = escape_markdown(hit.conversation_title or "(untitled)")
             when = hit.created_at[:16].replace("T", " ")
             st.markdown(f"**{title}** · {hit.role} · {when}")

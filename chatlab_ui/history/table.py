@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import streamlit as st
 
 from chatlab.prices import format_usd
-from chatlab.store import Store
+from chatlab.store import ConversationSummary, Store
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.tables import MISSING
 
 KINDS = {"All": None, "Chats": "chat", "Comparisons": "compare"}
+LISTED = 100_000  # what "Export all" and the search's links reach; the table shows the newest TABLE_ROWS
+TABLE_ROWS = 500
 
 
-def _title(summary, comparisons: dict[str, str]) -> str:
+def listing(store: Store, kind: str | None) -> list[ConversationSummary]:
+    """Every conversation of this kind with its totals, newest first: read once per run, shared by the
+    table, the search hits' links and Export all."""
+    return store.conversation_summaries(limit=LISTED, kind=kind)
+
+
+def _title(summary: ConversationSummary, comparisons: dict[str, str]) -> str:
     """A comparison's pane is named by its comparison and its pane, so the rows read as one set."""
     title = summary.title or "(untitled)"
     if summary.kind == "compare" and summary.comparison_id:
@@ -20,33 +31,45 @@ def _title(summary, comparisons: dict[str, str]) -> str:
     return title
 
 
-def conversation_table(store: Store, kind: str | None, keys: PageKeys) -> str | None:
-    """Every conversation, newest first; returns the id of the row the user selected."""
-    summaries = store.conversation_summaries(limit=500, kind=kind)
+def forget_selection(keys: PageKeys) -> None:
+    """The next table starts with no row selected (after a delete the same row would be another one)."""
+    st.session_state[keys("table", "generation")] = st.session_state.get(keys("table", "generation"), 0) + 1
+
+
+def conversation_table(
+    store: Store, summaries: Sequence[ConversationSummary], kind: str, keys: PageKeys
+) -> str | None:
+    """The newest conversations of the listing; returns the id of the row the user selected."""
     if not summaries:
         st.info("No conversations yet. Chat, compare or import a transcript and it appears here.")
         return None
-    comparisons = {c.id: c.title for c in store.list_comparisons(limit=1000)}
+    shown = summaries[:TABLE_ROWS]
+    has_panes = any(s.kind == "compare" for s in shown)
+    comparisons = {c.id: c.title for c in store.list_comparisons(limit=1000)} if has_panes else {}
     frame = pd.DataFrame(
         {
-            "Title": [_title(s, comparisons) for s in summaries],
-            "Kind": [s.kind for s in summaries],
-            "Updated": [s.updated_at[:16].replace("T", " ") for s in summaries],
-            "Model": [s.model or "" for s in summaries],
-            "Role": [s.role_name or "" for s in summaries],
-            "Messages": [s.message_count for s in summaries],
-            "Tokens": [(s.prompt_tokens or 0) + (s.completion_tokens or 0) for s in summaries],
-            "Cost": [format_usd(s.cost_usd) for s in summaries],
+            "Title": [_title(s, comparisons) for s in shown],
+            "Kind": [s.kind for s in shown],
+            "Updated": [s.updated_at[:16].replace("T", " ") for s in shown],
+            "Model": [s.model for s in shown],
+            "Role": [s.role_name or None for s in shown],
+            "Messages": [s.message_count for s in shown],
+            "Tokens": [(s.prompt_tokens or 0) + (s.completion_tokens or 0) for s in shown],
+            "Cost": [format_usd(s.cost_usd) for s in shown],
         }
     )
+    # The key names the filter and a generation: another list, or a delete, starts with no selection.
+    generation = st.session_state.get(keys("table", "generation"), 0)
     event = st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
-        key=keys("table"),
+        key=keys("table", kind, generation),
+        placeholder=MISSING,
     )
     rows = event.selection.rows
-    st.caption(f"{len(summaries)} conversations. Select a row to open, rename, export or delete it.")
-    return summaries[rows[0]].id if rows else None
+    more = f" (the newest {len(shown)} are listed; search finds any)" if len(summaries) > len(shown) else ""
+    st.caption(f"{len(summaries)} conversations{more}. Select a row to open, rename, export or delete it.")
+    return shown[rows[0]].id if rows else None

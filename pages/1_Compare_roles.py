@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatlab.compare import (
-    comparison_csv_bytes,
-    comparison_frame,
-    create_comparison,
-    panes_from_store,
-    send_to_panes,
-)
+from chatlab.compare import create_comparison, panes_from_store, send_to_panes
 from chatlab_ui.compare.panes import pane_columns, pane_header, pane_history, stream_panes
+from chatlab_ui.compare.per_turn import per_turn_table
 from chatlab_ui.compare.setup import pane_setup
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.navigation import require_frame
@@ -19,13 +14,13 @@ from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.params_panel import depth_control, parameter_controls
 from chatlab_ui.pending import PendingTurn
 from chatlab_ui.pickers import model_picker
+from chatlab_ui.request_preview import pane_previews
 from chatlab_ui.resources import get_client, get_roles, get_store
 from chatlab_ui.stream_guard import streaming, wait_for_previous_stream
-from chatlab_ui.usage_view import METRIC_COLUMNS, per_turn_view
 
 require_frame()  # first: nothing of this page runs outside app.py's frame
 
-P = PageKeys("compare")
+P = PageKeys("compare")  # every widget and session key of this page
 store = get_store()
 roles, _ = get_roles()
 
@@ -143,22 +138,12 @@ if pending:
     st.rerun()
 
 if comparison_id:
-    frame = comparison_frame(store, comparison_id)
-    if len(frame):
-        st.subheader("Per turn")
-        st.dataframe(
-            per_turn_view(frame),
-            hide_index=True,
-            width="stretch",
-            key=P("table"),
-            column_config=METRIC_COLUMNS,
-        )
-        st.download_button(
-            "Download CSV (one row per pane per turn)",
-            data=lambda: comparison_csv_bytes(comparison_frame(store, comparison_id)),
-            file_name=f"comparison-{comparison_id}.csv",
-            mime="text/csv",
-            on_click="ignore",
-            icon=":material/download:",
-            key=P("download"),
-        )
+    per_turn_table(store, comparison_id, P)
+pane_previews(
+    store,
+    [pane.label for pane in panes],
+    [c.id for c in conversations] or [None] * len(panes),
+    [pane.settings for pane in panes],
+    endpoint,
+    P,
+)

@@ -21,6 +21,7 @@ from chatlab.profiles import (
 )
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.resources import forget_failed_model_lists, get_offline_server
+from chatlab_ui.tables import MISSING
 
 # One namespace for every page on purpose: the endpoint picked on one page is the one every page uses.
 K = PageKeys("endpoint")
@@ -159,4 +160,5 @@ def key_table(client: ChatClient) -> None:
             ),
             hide_index=True,
             width="stretch",
+            placeholder=MISSING,
         )

@@ -11,6 +11,7 @@ from chatlab.prices import format_usd
 from chatlab.store import ReplyMetrics, Store
 from chatlab.usage import totals, turn_usage
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.tables import MISSING
 
 METRIC_COLUMNS = {
     "First token (s)": st.column_config.NumberColumn(format="%.2f"),
@@ -79,6 +80,7 @@ def usage_table(replies: Sequence[ReplyMetrics], keys: PageKeys) -> None:
         width="stretch",
         key=keys("usage"),
         column_config=METRIC_COLUMNS,
+        placeholder=MISSING,
     )
     if sums.estimated:
         st.caption(

@@ -1,5 +1,6 @@
 """Every widget key belongs to its page: a page's keys start with the page's own prefix (or the shared
-endpoint picker's), so no two pages, and no two panes of one page, can ever share one."""
+endpoint picker's), so no two pages, and no two panes of one page, can ever share one. And every table
+they draw shows a missing value as "—", not Streamlit's grey "None"."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def widget_keys(node) -> list[str]:
 
 
 def drawn(page: str | None, act=None) -> list[str]:
+    """The page's widget keys, after `act`; checks on the way that each of its tables shows "—"."""
     at = AppTest.from_file(APP, default_timeout=60)
     if page:
         at.switch_page(page)
@@ -32,6 +34,8 @@ def drawn(page: str | None, act=None) -> list[str]:
     if act:
         act(at)
     assert not at.exception, at.exception
+    placeholders = {frame.key or "(no key)": frame.proto.placeholder for frame in at.dataframe}
+    assert set(placeholders.values()) <= {"—"}, placeholders
     return widget_keys(at._tree)
 
 

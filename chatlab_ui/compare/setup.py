@@ -12,6 +12,7 @@ from chatlab.params import INT, OVERRIDES, PARAMS, GenerationParams, ParamError
 from chatlab.roles import Role
 from chatlab.turn import TurnSettings
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.tables import MISSING
 
 MAX_PANES = 8
 # An empty override cell keeps the shared value from the sidebar.
@@ -84,6 +85,7 @@ def pane_setup(
         key=keys("panes", abs(hash(tuple(r["Pane"] for r in rows) + (adhoc,)))),
         hide_index=True,
         width="stretch",
+        placeholder=MISSING,  # a blank override: the sidebar's value applies
         disabled=["Pane"] if not disabled else True,
         column_config={
             "System prompt": st.column_config.TextColumn(width="large"),

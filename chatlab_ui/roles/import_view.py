@@ -1,6 +1,8 @@
 """The Roles page's Import tab: upload a role collection, preview it with its flags, choose, import.
 
-Nothing is stored until Import is pressed; the parsing, marking and storing are in chatlab.roles.importer.
+The preview's Import column starts from the toggles (filtered and duplicate rows unticked) and any row
+can be ticked or unticked by hand; exactly the ticked rows are stored. Nothing is stored until Import is
+pressed; the parsing, marking and storing are in chatlab.roles.importer.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from chatlab.roles.importer import (
     MAX_PROMPT_CHARS,
     Candidate,
     RoleImportError,
-    import_candidates,
+    default_choices,
+    import_chosen,
     mark_candidates,
     parse_collection,
 )
 from chatlab_ui.notice import keep, show
 from chatlab_ui.roles.state import P
+from chatlab_ui.tables import MISSING
 
 S = st.session_state
 
@@ -31,11 +35,9 @@ def _parse(data: bytes, filename: str) -> list[Candidate]:
     return parse_collection(data, filename)
 
 
-def _do_import(custom: CustomRoles, candidates: list[Candidate], include_duplicates: bool) -> None:
+def _do_import(custom: CustomRoles, candidates: list[Candidate], chosen: list[bool]) -> None:
     try:
-        report = import_candidates(
-            custom, candidates, include_duplicates=include_duplicates, include_filtered=False
-        )
+        report = import_chosen(custom, candidates, chosen)
     except (ValueError, OSError) as exc:
         keep(P("import", "report"), "error", f"Nothing was imported: {exc}")
         return
@@ -44,10 +46,10 @@ def _do_import(custom: CustomRoles, candidates: list[Candidate], include_duplica
 
 
 def _preview(candidates: list[Candidate], include_duplicates: bool) -> pd.DataFrame:
-    """One row per candidate; the ones left out come first, so their flags are seen."""
+    """One row per candidate, indexed by its position; the ones left out come first, so their flags are seen."""
     frame = pd.DataFrame(
         {
-            "Import": [not c.filtered and (include_duplicates or not c.duplicate_of) for c in candidates],
+            "Import": default_choices(candidates, include_duplicates=include_duplicates),
             "Name": [c.name for c in candidates],
             "Language": [c.language for c in candidates],
             "Characters": [c.original_chars for c in candidates],
@@ -97,7 +99,6 @@ def importer(custom: CustomRoles, existing: list[Role]) -> None:
     )
     marked = mark_candidates(candidates, existing, filter_adult=filter_adult)
     preview = _preview(marked, not skip_duplicates)
-    chosen = int(preview["Import"].sum())
     duplicates = sum(bool(c.duplicate_of) and not c.filtered for c in marked)
     filtered = sum(bool(c.filtered) for c in marked)
     truncated = sum(c.truncated for c in marked)
@@ -110,19 +111,29 @@ def importer(custom: CustomRoles, existing: list[Role]) -> None:
             f"{truncated} prompt(s) are longer than {MAX_PROMPT_CHARS:,} characters: they will be cut to that "
             "length, and the role's description will say so."
         )
-    st.dataframe(
+    # A new editor whenever the file or a toggle changes the rows; its result is read, never fed back
+    # (feeding it back loses every second edit: streamlit#7749).
+    edited = st.data_editor(
         preview,
         hide_index=True,
         width="stretch",
         height=360,
-        key=P("import.preview"),
+        key=P("import", "preview", upload.file_id, skip_duplicates, filter_adult),
+        disabled=[column for column in preview.columns if column != "Import"],
+        placeholder=MISSING,
         column_config={
-            "Import": st.column_config.CheckboxColumn("Import", width="small"),
+            "Import": st.column_config.CheckboxColumn(
+                "Import", width="small", help="Untick a row to leave it out; tick a flagged one to take it."
+            ),
             "Characters": st.column_config.NumberColumn("Characters", format="%d"),
             "Flags": st.column_config.TextColumn("Flags", width="medium"),
             "Source": st.column_config.TextColumn("Source", width="small"),
         },
     )
+    choices = [False] * len(marked)
+    for position, ticked in edited["Import"].items():
+        choices[position] = bool(ticked)
+    chosen = sum(choices)
     st.button(
         f"Import {chosen} role{'s' if chosen != 1 else ''}",
         key=P("import.go"),
@@ -130,5 +141,5 @@ def importer(custom: CustomRoles, existing: list[Role]) -> None:
         icon=":material/library_add:",
         disabled=chosen == 0,
         on_click=_do_import,
-        args=(custom, marked, not skip_duplicates),
+        args=(custom, marked, choices),
     )

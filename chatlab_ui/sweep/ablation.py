@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
 from chatlab.sweep.ablation import ablation_frame
 from chatlab.sweep.table import csv_bytes
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.sweep.charts import small_multiples
 from chatlab_ui.sweep.progress import run_status
 from chatlab_ui.sweep.state import Progress
+from chatlab_ui.tables import MISSING
+
+CHARTED = {
+    "prompt_tokens": "Prompt tokens",
+    "cost_usd": "Cost ($)",
+    "reply_chars": "Reply length (characters)",
+}
+# ablation_frame column -> heading shown on the page (the CSV keeps the column names)
+HEADINGS = {
+    "depth": "Depth",
+    "messages_sent": "Messages sent",
+    "prompt_tokens": "Prompt tokens",
+    "completion_tokens": "Completion tokens",
+    "usage_estimated": "Estimated",
+    "reply_chars": "Reply characters",
+    "text": "Reply",
+    "finish_reason": "Finish",
+    "ttft_s": "First token (s)",
+    "duration_s": "Duration (s)",
+    "cost_usd": "Cost ($)",
+    "error": "Error",
+}
 
 
 def ablation_results(progress: Progress, keys: PageKeys) -> None:
@@ -20,24 +42,17 @@ def ablation_results(progress: Progress, keys: PageKeys) -> None:
         return
     frame = ablation_frame(results)
     long = frame.melt(
-        id_vars=["depth"],
-        value_vars=["prompt_tokens", "cost_usd", "reply_chars"],
-        var_name="metric",
-        value_name="value",
+        id_vars=["depth"], value_vars=list(CHARTED), var_name="metric", value_name="value"
     ).dropna()
-    if not long.empty:
-        chart = (
-            alt.Chart(long)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("depth:Q", title="context depth (past messages sent)"),
-                y=alt.Y("value:Q", title=None),
-            )
-            .properties(width=230, height=150)
-            .facet(facet=alt.Facet("metric:N", title=None), columns=3)
-        )
-        st.altair_chart(chart.resolve_scale(y="independent"))
-    st.dataframe(frame, hide_index=True, width="stretch", key=keys("table"))
+    long["metric"] = long["metric"].map(CHARTED)
+    small_multiples(long, "depth", "context depth (past messages sent)", list(CHARTED.values()), whole_x=True)
+    st.dataframe(
+        frame.rename(columns=HEADINGS),
+        hide_index=True,
+        width="stretch",
+        key=keys("table"),
+        placeholder=MISSING,
+    )
     st.download_button(
         "Download CSV",
         data=lambda: csv_bytes(frame),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from chatlab.sweep.table import chart_data, csv_bytes, samples_frame, summarize
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.sweep.charts import small_multiples
 from chatlab_ui.sweep.progress import run_status
 from chatlab_ui.sweep.state import SweepResults
+from chatlab_ui.tables import MISSING
 
 CHARTED = {
     "completion_tokens_mean": "Mean completion tokens",
@@ -35,32 +36,23 @@ SUMMARY_HEADINGS = {
     "samples": "Samples",
     "errors": "Errors",
 }
+# samples_frame column -> heading, in the order shown
+SAMPLE_HEADINGS = {
+    "sample": "Sample",
+    "text": "Reply",
+    "completion_tokens": "Tokens",
+    "duration_s": "Duration (s)",
+    "finish_reason": "Finish",
+    "refusal": "Refusal-like",
+    "error": "Error",
+}
 
 
 def metric_charts(summary: pd.DataFrame, axes: list[str]) -> None:
     """One small chart per statistic against the first swept parameter (colour: the second)."""
     long = chart_data(summary)
     long = long[long["metric"].isin(CHARTED)].assign(metric=lambda d: d["metric"].map(CHARTED))
-    if long.empty:
-        return
-    x = alt.X(f"{axes[0]}:Q", title=axes[0])
-    color = alt.Color(f"{axes[1]}:N", title=axes[1]) if len(axes) > 1 else alt.value("#e4572e")
-    base = (
-        alt.Chart(long)
-        .mark_line(point=True)
-        .encode(
-            x=x,
-            y=alt.Y("value:Q", title=None),
-            color=color,
-            tooltip=[*axes, "metric", alt.Tooltip("value:Q", format=".3f")],
-        )
-    )
-    chart = (
-        base.properties(width=230, height=150)
-        .facet(facet=alt.Facet("metric:N", title=None, sort=list(CHARTED.values())), columns=3)
-        .resolve_scale(y="independent")
-    )
-    st.altair_chart(chart)
+    small_multiples(long, axes[0], axes[0], list(CHARTED.values()), color=axes[1] if len(axes) > 1 else None)
 
 
 def sweep_results(results: SweepResults, keys: PageKeys) -> None:
@@ -71,27 +63,21 @@ def sweep_results(results: SweepResults, keys: PageKeys) -> None:
     summary = summarize(samples, spec)
     st.subheader("Per setting")
     st.dataframe(
-        summary.rename(columns=SUMMARY_HEADINGS), hide_index=True, width="stretch", key=keys("summary")
+        summary.rename(columns=SUMMARY_HEADINGS),
+        hide_index=True,
+        width="stretch",
+        key=keys("summary"),
+        placeholder=MISSING,
     )
     metric_charts(summary, list(spec.axis_names))
     st.subheader("Every sample")
     frame = samples_frame(samples, spec)
     st.dataframe(
-        frame[
-            [
-                *spec.axis_names,
-                "sample",
-                "text",
-                "completion_tokens",
-                "duration_s",
-                "finish_reason",
-                "refusal",
-                "error",
-            ]
-        ],
+        frame[[*spec.axis_names, *SAMPLE_HEADINGS]].rename(columns=SAMPLE_HEADINGS),
         hide_index=True,
         width="stretch",
         key=keys("samples"),
+        placeholder=MISSING,
     )
     st.download_button(
         "Download samples CSV (one row per sample, every parameter)",

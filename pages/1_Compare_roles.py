@@ -7,7 +7,7 @@ import streamlit as st
 from chatlab.compare import create_comparison, panes_from_store, send_to_panes
 from chatlab_ui.compare.panes import pane_columns, pane_header, pane_history, stream_panes
 from chatlab_ui.compare.per_turn import per_turn_table
-from chatlab_ui.compare.setup import pane_setup
+from chatlab_ui.compare.setup import MISSING_PANE, complete_panes, pane_setup
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
 from chatlab_ui.navigation import require_frame
 from chatlab_ui.page_keys import PageKeys
@@ -77,21 +77,19 @@ if comparison_id is None:
     problems += pane_problems
 else:
     panes = panes_from_store(store, comparison_id, roles)
-    problems = []  # a stored comparison sends its panes' own settings, not the sidebar's
+    problems = [] if complete_panes(store, comparison_id) else [MISSING_PANE]  # not the sidebar's settings
     st.caption("Every pane keeps its own conversation; the next message goes to all of them.")
 
 if pending and problems:  # e.g. Retry clicked while a parameter is not valid: nothing is sent
     pending, busy = None, False
 st.chat_input(
-    "Send to every pane…" if not problems else "Fix the parameters marked above or in the sidebar to send…",
+    "Send to every pane…" if not problems else "Nothing can be sent: see above…",
     key=P("input"),
     on_submit=queue_message,
     disabled=busy or bool(problems),
 )
 if problems:
-    st.error(
-        "Nothing is sent while a parameter is not valid: " + "; ".join(problems), icon=":material/block:"
-    )
+    st.error("Nothing is sent: " + "; ".join(problems) + ".", icon=":material/block:")
 if len(panes) < 2 and not comparison_id:
     st.info("Choose at least two panes to compare.")
     st.stop()

@@ -23,12 +23,19 @@ def listing(store: Store, kind: str | None) -> list[ConversationSummary]:
     return store.conversation_summaries(limit=LISTED, kind=kind)
 
 
-def _title(summary: ConversationSummary, comparisons: dict[str, str]) -> str:
-    """A comparison's pane is named by its comparison and its pane, so the rows read as one set."""
-    title = summary.title or "(untitled)"
-    if summary.kind == "compare" and summary.comparison_id:
-        return f"{comparisons.get(summary.comparison_id) or 'Comparison'} — pane: {title}"
+def shown_title(title: str, comparison_title: str | None = None) -> str:
+    """How History names a conversation; a comparison's pane by its comparison and its pane, so the rows
+    of one comparison read as one set (plain text: escape it before drawing it as Markdown)."""
+    title = title or "(untitled)"
+    if comparison_title is not None:
+        return f"{comparison_title or 'Comparison'} — pane: {title}"
     return title
+
+
+def _title(summary: ConversationSummary, comparisons: dict[str, str]) -> str:
+    if summary.kind == "compare" and summary.comparison_id:
+        return shown_title(summary.title, comparisons.get(summary.comparison_id, ""))
+    return shown_title(summary.title)
 
 
 def forget_selection(keys: PageKeys) -> None:

@@ -21,7 +21,7 @@ from chatlab.profiles import (
 )
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.resources import forget_failed_model_lists, get_offline_server
-from chatlab_ui.tables import MISSING
+from chatlab_ui.tables import table
 
 # One namespace for every page on purpose: the endpoint picked on one page is the one every page uses.
 K = PageKeys("endpoint")
@@ -147,7 +147,7 @@ def key_table(client: ChatClient) -> None:
     if len(stats) < 2 and not any(s.errors for s in stats):
         return
     with st.expander("API keys", icon=":material/key:"):
-        st.dataframe(
+        table(
             pd.DataFrame(
                 {
                     "Key": [s.masked for s in stats],
@@ -155,10 +155,7 @@ def key_table(client: ChatClient) -> None:
                     "Requests": [s.requests for s in stats],
                     "Tokens": [s.prompt_tokens + s.completion_tokens for s in stats],
                     "Errors": [s.errors for s in stats],
-                    "Last error": [s.last_error or "" for s in stats],
+                    "Last error": [s.last_error for s in stats],
                 }
             ),
-            hide_index=True,
-            width="stretch",
-            placeholder=MISSING,
         )

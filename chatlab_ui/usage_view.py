@@ -11,7 +11,7 @@ from chatlab.prices import format_usd
 from chatlab.store import ReplyMetrics, Store
 from chatlab.usage import totals, turn_usage
 from chatlab_ui.page_keys import PageKeys
-from chatlab_ui.tables import MISSING
+from chatlab_ui.tables import table
 
 METRIC_COLUMNS = {
     "First token (s)": st.column_config.NumberColumn(format="%.2f"),
@@ -74,14 +74,7 @@ def usage_table(replies: Sequence[ReplyMetrics], keys: PageKeys) -> None:
     else:
         cost, cost_help = f"≥ {format_usd(sums.cost_usd)}", "Some turns used a model with no known price."
     d.metric("Cost", cost, help=cost_help)
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        key=keys("usage"),
-        column_config=METRIC_COLUMNS,
-        placeholder=MISSING,
-    )
+    table(frame, key=keys("usage"), column_config=METRIC_COLUMNS)
     if sums.estimated:
         st.caption(
             "\\* includes estimates: the server sent no usage for some replies, so tokens were "

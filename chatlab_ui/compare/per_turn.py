@@ -7,7 +7,7 @@ import streamlit as st
 from chatlab.compare import comparison_csv_bytes, comparison_frame
 from chatlab.store import Store
 from chatlab_ui.page_keys import PageKeys
-from chatlab_ui.tables import MISSING
+from chatlab_ui.tables import table_with_csv
 from chatlab_ui.usage_view import METRIC_COLUMNS, per_turn_view
 
 
@@ -17,20 +17,11 @@ def per_turn_table(store: Store, comparison_id: str, keys: PageKeys) -> None:
     if not len(frame):
         return
     st.subheader("Per turn")
-    st.dataframe(
+    table_with_csv(
         per_turn_view(frame),
-        hide_index=True,
-        width="stretch",
-        key=keys("table"),
-        column_config=METRIC_COLUMNS,
-        placeholder=MISSING,
-    )
-    st.download_button(
-        "Download CSV (one row per pane per turn)",
-        data=lambda: comparison_csv_bytes(comparison_frame(store, comparison_id)),
+        lambda: comparison_csv_bytes(comparison_frame(store, comparison_id)),
+        keys,
+        label="Download CSV (one row per pane per turn)",
         file_name=f"comparison-{comparison_id}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
-        key=keys("download"),
+        column_config=METRIC_COLUMNS,
     )

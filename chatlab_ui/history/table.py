@@ -10,7 +10,7 @@ import streamlit as st
 from chatlab.prices import format_usd
 from chatlab.store import ConversationSummary, Store
 from chatlab_ui.page_keys import PageKeys
-from chatlab_ui.tables import MISSING
+from chatlab_ui.tables import table
 
 KINDS = {"All": None, "Chats": "chat", "Comparisons": "compare"}
 LISTED = 100_000  # what "Export all" and the search's links reach; the table shows the newest TABLE_ROWS
@@ -67,15 +67,7 @@ def conversation_table(
     )
     # The key names the filter and a generation: another list, or a delete, starts with no selection.
     generation = st.session_state.get(keys("table", "generation"), 0)
-    event = st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key=keys("table", kind, generation),
-        placeholder=MISSING,
-    )
+    event = table(frame, key=keys("table", kind, generation), on_select="rerun", selection_mode="single-row")
     rows = event.selection.rows
     more = f" (the newest {len(shown)} are listed; search finds any)" if len(summaries) > len(shown) else ""
     st.caption(f"{len(summaries)} conversations{more}. Select a row to open, rename, export or delete it.")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import streamlit as st
-
 from chatlab.sweep.ablation import ablation_frame
 from chatlab.sweep.table import csv_bytes
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.sweep.charts import small_multiples
 from chatlab_ui.sweep.progress import run_status
 from chatlab_ui.sweep.state import Progress
-from chatlab_ui.tables import MISSING
+from chatlab_ui.tables import table_with_csv
 
 CHARTED = {
     "prompt_tokens": "Prompt tokens",
@@ -46,19 +44,10 @@ def ablation_results(progress: Progress, keys: PageKeys) -> None:
     ).dropna()
     long["metric"] = long["metric"].map(CHARTED)
     small_multiples(long, "depth", "context depth (past messages sent)", list(CHARTED.values()), whole_x=True)
-    st.dataframe(
+    table_with_csv(
         frame.rename(columns=HEADINGS),
-        hide_index=True,
-        width="stretch",
-        key=keys("table"),
-        placeholder=MISSING,
-    )
-    st.download_button(
-        "Download CSV",
-        data=lambda: csv_bytes(frame),
+        lambda: csv_bytes(frame),
+        keys,
+        label="Download CSV",
         file_name="depth-ablation.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
-        key=keys("download"),
     )

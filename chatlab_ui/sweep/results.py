@@ -10,7 +10,7 @@ from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.sweep.charts import small_multiples
 from chatlab_ui.sweep.progress import run_status
 from chatlab_ui.sweep.state import SweepResults
-from chatlab_ui.tables import MISSING
+from chatlab_ui.tables import table, table_with_csv
 
 CHARTED = {
     "completion_tokens_mean": "Mean completion tokens",
@@ -62,31 +62,16 @@ def sweep_results(results: SweepResults, keys: PageKeys) -> None:
         return
     summary = summarize(samples, spec)
     st.subheader("Per setting")
-    st.dataframe(
-        summary.rename(columns=SUMMARY_HEADINGS),
-        hide_index=True,
-        width="stretch",
-        key=keys("summary"),
-        placeholder=MISSING,
-    )
+    table(summary.rename(columns=SUMMARY_HEADINGS), key=keys("summary"))
     metric_charts(summary, list(spec.axis_names))
     st.subheader("Every sample")
     frame = samples_frame(samples, spec)
-    st.dataframe(
+    table_with_csv(
         frame[[*spec.axis_names, *SAMPLE_HEADINGS]].rename(columns=SAMPLE_HEADINGS),
-        hide_index=True,
-        width="stretch",
-        key=keys("samples"),
-        placeholder=MISSING,
-    )
-    st.download_button(
-        "Download samples CSV (one row per sample, every parameter)",
-        data=lambda: csv_bytes(frame),
+        lambda: csv_bytes(frame),
+        keys.child("samples"),
+        label="Download samples CSV (one row per sample, every parameter)",
         file_name="sweep-samples.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
-        key=keys("download"),
     )
     with st.expander("How these are computed"):
         st.markdown(

@@ -112,16 +112,20 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
-def timed(fn: Callable[[], object]) -> float:
-    """Wall-clock seconds one call of `fn` takes (after a full collection, so no run pays for another's garbage)."""
+def timed(fn: Callable[[], object], clock: Callable[[], float] = time.perf_counter) -> float:
+    """Seconds one call of `fn` takes by `clock` (wall time by default; time.process_time counts this
+    process's CPU only), after a full collection so no run pays for another's garbage."""
     gc.collect()
-    start = time.perf_counter()
+    start = clock()
     fn()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def alternate(
-    variants: dict[str, Callable[[], object]], rounds: int, warmup: int = 1
+    variants: dict[str, Callable[[], object]],
+    rounds: int,
+    warmup: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
     """Seconds per call of each variant, run in turn (a, b, c, a, b, c, …) so drift hits all alike."""
     for _ in range(warmup):
@@ -130,7 +134,7 @@ def alternate(
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, fn in variants.items():
-            times[name].append(timed(fn))
+            times[name].append(timed(fn, clock))
     return times
 
 

@@ -1,15 +1,21 @@
-"""What a long conversation costs the chat page on every rerun: app.py with 1,000 stored messages vs 10.
+"""What a long conversation costs the chat page on every rerun: 1,000 stored messages vs 10, per depth.
 
-Every widget touch reruns app.py from the top, so its cost with a long history is paid on each click.
-Two conversations are written to a temporary database (CHATLAB_DB) the way the app writes them —
-alternating user/assistant messages of ~300 characters, replies with usage, timings, cost and the
-request record (context depth 10, the page's default) — then each is opened in Streamlit's AppTest and
-reruns are timed, alternating small and big after one warm-up run each. The fake OpenAI server answers
-the model list call.
+Every widget touch reruns the page from the top, so its cost with a long history is paid on each click.
+For each context depth measured — 10 (the page's default) and "all" (the whole history goes with every
+request) — two conversations are written to a temporary database (CHATLAB_DB) the way the app writes
+them: alternating user/assistant messages of ~300 characters, replies with usage, timings, cost and the
+request record at that depth (with "all", a reply's record holds every message before it). Each is
+opened in Streamlit's AppTest (app.py routing to the chat page, which reopens the conversation at its
+depth) and reruns are timed, alternating small and big after one warm-up run each. The fake OpenAI
+server answers the model list call.
+
+The figure is the process's CPU time per rerun (the script runs in one of its threads): what a rerun
+costs, whatever else the machine is doing. Wall-clock medians are printed beside it for reference; on a
+machine shared with other work they swing far more than the page does.
 
     python bench/rerun_cost.py [--quick] [--breakdown]
 
---breakdown (printed anyway when over target) times the parts of app.py on the big conversation.
+--breakdown (printed anyway when over target) times the parts of the chat page on each conversation.
 AppTest builds its element tree in-process; a browser session pays for serialisation instead, so the
 figures are for the script run, not for what the browser draws.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import random
 import sys
@@ -35,7 +42,15 @@ import streamlit as st  # noqa: E402
 import streamlit.logger  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from bench.common import ROOT, BenchResult, alternate, fake_server, median, print_results, ratio_result  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROOT,
+    BenchResult,
+    fake_server,
+    median,
+    print_results,
+    ratio_result,
+    timed,
+)
 from chatlab.params import GenerationParams  # noqa: E402
 from chatlab.prices import cost_usd  # noqa: E402
 from chatlab.roles import load_roles_or_default, roles_path  # noqa: E402
@@ -45,10 +60,10 @@ from chatlab.turn import TurnSettings, plan_context, plan_request  # noqa: E402
 APP = ROOT / "app.py"
 SMALL, BIG = 10, 1_000
 MESSAGE_CHARS = 300
-DEPTH = 10  # the page's default context depth, so the stored request records are the usual size
+DEPTHS = {"10": 10, "all": None}  # label -> context depth (None: the whole history)
 MODEL = "gpt-4o-mini"
 LIMIT = 2.0
-RUNS, QUICK_RUNS = 7, 3
+RUNS, QUICK_RUNS = 15, 5
 TIMEOUT_S = 60
 
 _WORDS = (
@@ -67,20 +82,24 @@ def prose(rng: random.Random, chars: int = MESSAGE_CHARS) -> str:
     return out[:chars].rstrip() + "."
 
 
-def fill_conversation(store: Store, messages: int, seed: int) -> str:
-    """A conversation of `messages` alternating user/assistant rows, as send_turn would have left it."""
+def fill_conversation(store: Store, messages: int, seed: int, depth: int | None = 10) -> str:
+    """A conversation of `messages` alternating user/assistant rows at context `depth`, as send_turn would
+    have left it."""
     rng = random.Random(seed)
     role = load_roles_or_default(roles_path())[0][0]
     settings = TurnSettings(
         model=MODEL,
         params=GenerationParams(temperature=0.7),
-        context_depth=DEPTH,
+        context_depth=depth,
         role_name=role.name,
         system_prompt=role.system,
         endpoint_name="environment",
     )
     cid = store.create_conversation(
-        title=f"Benchmark: {messages} messages", model=MODEL, role_name=role.name, system_prompt=role.system
+        title=f"Benchmark: {messages} messages, depth {depth}",
+        model=MODEL,
+        role_name=role.name,
+        system_prompt=role.system,
     )
     start = datetime(2026, 11, 1, tzinfo=UTC)
     history: list[Message] = []  # only what plan_context reads: role, content, choice, status
@@ -105,7 +124,7 @@ def fill_conversation(store: Store, messages: int, seed: int) -> str:
                 "model": MODEL,
                 "endpoint_name": settings.endpoint_name,
                 "params": settings.params.as_dict(),
-                "context_depth": DEPTH,
+                "context_depth": depth,
                 "request": plan_request(settings, window).body,
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -211,74 +230,101 @@ def _rerun(at: AppTest) -> Callable[[], None]:
     return rerun
 
 
-def setup(tmp: str) -> tuple[Path, str, str]:
+def setup(tmp: str) -> tuple[Path, dict[str, tuple[str, str]]]:
+    """The benchmark database: depth label -> (small conversation id, big conversation id)."""
     db_path = Path(tmp) / "rerun.sqlite3"
     store = Store(db_path)
-    small, big = fill_conversation(store, SMALL, seed=1), fill_conversation(store, BIG, seed=2)
+    conversations = {
+        label: (fill_conversation(store, SMALL, 1, depth), fill_conversation(store, BIG, 2, depth))
+        for label, depth in DEPTHS.items()
+    }
     store.close()
-    return db_path, small, big
+    return db_path, conversations
+
+
+def _measure(pages: dict[str, AppTest], runs: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """CPU and wall seconds of each rerun, the pages taking turns (small, big, small, …) so drift hits both."""
+    cpu: dict[str, list[float]] = {name: [] for name in pages}
+    wall: dict[str, list[float]] = {name: [] for name in pages}
+    for _ in range(runs):
+        for name, at in pages.items():
+            gc.collect()
+            cpu_start, wall_start = time.process_time(), time.perf_counter()
+            _rerun(at)()
+            cpu[name].append(time.process_time() - cpu_start)
+            wall[name].append(time.perf_counter() - wall_start)
+    return cpu, wall
 
 
 def run(quick: bool = False) -> list[BenchResult]:
-    """Median rerun time of app.py with 1,000 messages vs 10, and their ratio."""
+    """Median rerun time of the chat page with 1,000 messages vs 10 at each depth, and their ratios."""
     runs = QUICK_RUNS if quick else RUNS
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        db_path, small, big = setup(tmp)
+        db_path, conversations = setup(tmp)
         with app_environment(db_path):
-            pages = {"small": open_page(small), "big": open_page(big)}
-            times = alternate({name: _rerun(at) for name, at in pages.items()}, rounds=runs, warmup=0)
-    ms = {name: [t * 1000 for t in values] for name, values in times.items()}
-    return [
-        ratio_result(
-            f"rerun: app.py {BIG:,} vs {SMALL} messages",
-            median(ms["big"]),
-            median(ms["small"]),
-            LIMIT,
-            "ms",
-            f"median of {runs} alternating AppTest reruns; big runs {min(ms['big']):,.0f}–"
-            f"{max(ms['big']):,.0f} ms, small runs {min(ms['small']):,.0f}–{max(ms['small']):,.0f} ms",
-        )
-    ]
+            for label, (small, big) in conversations.items():
+                pages = {"small": open_page(small), "big": open_page(big)}
+                cpu, wall = _measure(pages, runs)
+                ms = {name: [t * 1000 for t in values] for name, values in cpu.items()}
+                results.append(
+                    ratio_result(
+                        f"rerun: chat {BIG:,} vs {SMALL} messages, depth {label}",
+                        median(ms["big"]),
+                        median(ms["small"]),
+                        LIMIT,
+                        "ms CPU",
+                        f"median CPU time of {runs} alternating AppTest reruns (big "
+                        f"{min(ms['big']):,.0f}–{max(ms['big']):,.0f} ms, small {min(ms['small']):,.0f}–"
+                        f"{max(ms['small']):,.0f} ms); wall-clock medians: big "
+                        f"{median(wall['big']) * 1000:,.0f} ms, small {median(wall['small']) * 1000:,.0f} ms",
+                    )
+                )
+    return results
 
 
 # ---- where the time goes ------------------------------------------------------------------------
 
-# (label, module, attribute): functions app.py calls, wrapped with a timer while the breakdown runs.
-# app.py re-imports them on every run, so patching the module attribute reaches the page.
+# (label, module, attribute): functions the chat page calls, wrapped with a timer while the breakdown
+# runs. The page re-imports them on every run, so patching the module attribute reaches it; a part the
+# build does not have is skipped.
 _PARTS = [
     ("store.messages", "chatlab.store", "Store.messages"),  # split: whole history vs last N
     ("render_history (draw messages)", "chatlab_ui.chat_view", "render_history"),
     ("usage_table (table + totals)", "chatlab_ui.usage_view", "usage_table"),
     ("plan_context (preview window)", "chatlab.turn", "plan_context"),
-    ("request_preview (JSON + tokens)", "chatlab_ui.usage_view", "request_preview"),
-    ("chat_sidebar", "chatlab_ui.sidebar", "chat_sidebar"),
-    ("transcript_panel.render", "chatlab_ui.transcript_panel", "render"),
+    ("request_preview (JSON + tokens)", "chatlab_ui.request_preview", "request_preview"),
+    ("chat_sidebar", "chatlab_ui.chat.sidebar", "chat_sidebar"),
+    ("transcript downloads", "chatlab_ui.chat.transcript_panel", "downloads"),
 ]
 
 
 @contextlib.contextmanager
 def _timers() -> Iterator[dict[str, list[float]]]:
-    """Wrap each part with a wall-clock timer; yields label -> seconds of every call."""
+    """Wrap each part with a CPU timer; yields label -> seconds of every call."""
     import importlib
 
     spent: dict[str, list[float]] = defaultdict(list)
     restore = []
     for label, module_name, attribute in _PARTS:
-        owner = importlib.import_module(module_name)
-        *path, name = attribute.split(".")
-        for part in path:
-            owner = getattr(owner, part)
-        original = getattr(owner, name)
+        try:
+            owner = importlib.import_module(module_name)
+            *path, name = attribute.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            original = getattr(owner, name)
+        except (ImportError, AttributeError):
+            continue
 
         def timed(*args, _original=original, _label=label, **kwargs):
             if _label == "store.messages":
                 last = kwargs.get("last")
                 _label += " (whole history)" if last is None else f" (last {last})"
-            start = time.perf_counter()
+            start = time.thread_time()  # the part runs in the script's thread: its CPU time
             try:
                 return _original(*args, **kwargs)
             finally:
-                spent[_label].append(time.perf_counter() - start)
+                spent[_label].append(time.thread_time() - start)
 
         setattr(owner, name, timed)
         restore.append((owner, name, original))
@@ -290,26 +336,23 @@ def _timers() -> Iterator[dict[str, list[float]]]:
 
 
 def breakdown(runs: int = 5) -> str:
-    """Per rerun: how long each part of app.py takes with the small and the big conversation."""
+    """Per rerun: how long each part of the chat page takes with the small and the big conversation."""
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
-        db_path, small, big = setup(tmp)
+        db_path, conversations = setup(tmp)
         with app_environment(db_path):
-            for label, cid in (("small", small), ("big", big)):
-                at = open_page(cid)
-                with _timers() as spent:
-                    whole = [_time(_rerun(at)) for _ in range(runs)]
-                lines.append(f"{label}: rerun median {median(whole) * 1000:,.1f} ms; per rerun:")
-                for part, calls in spent.items():
-                    per_run = sum(calls) / runs * 1000
-                    lines.append(f"  {part:<34} {per_run:8.1f} ms  ({len(calls) / runs:g} calls)")
+            for depth, (small, big) in conversations.items():
+                for label, cid in (("small", small), ("big", big)):
+                    at = open_page(cid)
+                    with _timers() as spent:
+                        whole = [timed(_rerun(at), time.process_time) for _ in range(runs)]
+                    lines.append(
+                        f"{label}, depth {depth}: rerun median {median(whole) * 1000:,.1f} ms CPU; per rerun:"
+                    )
+                    for part, calls in spent.items():
+                        per_run = sum(calls) / runs * 1000
+                        lines.append(f"  {part:<34} {per_run:8.1f} ms  ({len(calls) / runs:g} calls)")
     return "\n".join(lines)
-
-
-def _time(fn: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,9 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--breakdown", action="store_true", help="time the parts of app.py as well")
     args = parser.parse_args(argv)
     results = run(quick=args.quick)
-    print_results(results, title="Chat page rerun cost (AppTest, same process, same database)")
+    print_results(
+        results, title="Chat page rerun cost per context depth (AppTest, same process, same database)"
+    )
     if args.breakdown or not all(r.passed for r in results):
-        print("\nWhere a rerun's time goes (parts of app.py, timed inside the script run):")
+        print("\nWhere a rerun's time goes (parts of the chat page, timed inside the script run):")
         print(breakdown(QUICK_RUNS if args.quick else 5))
     return 0  # a report, not a gate
 

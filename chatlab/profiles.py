@@ -8,6 +8,8 @@ would tie this package to Streamlit.
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import tomllib
 from collections.abc import Mapping
@@ -61,17 +63,37 @@ def secrets_paths(environ: Mapping[str, str] | None = None) -> list[Path]:
 
 
 def load_secrets(paths: list[Path] | None = None) -> dict:
-    """Merged secrets (the first path wins per key); a missing file is not an error."""
+    """Merged secrets (the first path wins per key); a missing file is not an error.
+
+    Each file is parsed once per change: the page reads secrets on every rerun (the endpoint picker, the
+    access check), so a parse is kept per (path, mtime, size, inode) and a saved edit is read at once.
+    """
     merged: dict = {}
     for path in reversed(paths if paths is not None else secrets_paths()):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
         if not path.is_file():
             continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ProfilesError(f"{path} is not valid TOML: {exc}") from None
-        merged.update(data)
+        data, error = _parse_secrets(str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if error:
+            raise ProfilesError(error)
+        merged.update(copy.deepcopy(data))
     return merged
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_secrets(path: str, mtime_ns: int, size: int, inode: int) -> tuple[dict, str | None]:
+    """One file's secrets, or why they are not valid (kept too: a broken file is not parsed again).
+
+    A file that cannot be read at all raises OSError, uncached, as before: the access check must not
+    take an unreadable file for one without a password.
+    """
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8")), None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return {}, f"{path} is not valid TOML: {exc}"
 
 
 def _keys(value) -> tuple[str, ...]:

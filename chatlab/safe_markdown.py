@@ -128,7 +128,19 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&\"'=^])")
 
 def escape_markdown(text: str) -> str:
     """`text` shown literally in Markdown: no emphasis, links, HTML, headings, math or code from it."""
-    return marked_runs([("", text)])
+    return marked_runs([("", unlinked(text))])
+
+
+# Streamlit's Markdown (GFM) also turns bare URLs and e-mail addresses into links ("autolink literals"),
+# found in the text after escapes are decoded, so no escape stops it. An invisible WORD JOINER (U+2060)
+# inside "://", "www." and before "@" does: the text reads the same, and is no longer a link.
+_AUTOLINK_SPOTS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def unlinked(text: str) -> str:
+    """`text` with a word joiner where GFM would start a link of its own (a URL, www., an address)."""
+    return _AUTOLINK_SPOTS.sub(WORD_JOINER, text)
 
 
 def marked_runs(runs: Iterable[tuple[str, str]]) -> str:

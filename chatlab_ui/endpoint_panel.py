@@ -19,10 +19,12 @@ from chatlab.profiles import (
     from_preset,
     load_secrets,
 )
-from chatlab_ui.resources import get_offline_server
+from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.resources import forget_failed_model_lists, get_offline_server
+from chatlab_ui.tables import table
 
-# Endpoint widgets use one global prefix, so every page talks to the same endpoint.
-K = "endpoint"
+# One namespace for every page on purpose: the endpoint picked on one page is the one every page uses.
+K = PageKeys("endpoint")
 OFFLINE_LABEL = "Local demo model (offline)"
 
 
@@ -47,12 +49,12 @@ def select_endpoint(*, disabled: bool) -> Endpoint:
     choices, default, error = _choices()
     if error:
         st.warning(f"{error} — using the environment and the offline model instead.")
-    if st.session_state.get(f"{K}.profile") not in choices:
-        st.session_state[f"{K}.profile"] = default
+    if st.session_state.get(K("profile")) not in choices:
+        st.session_state[K("profile")] = default
     label = st.selectbox(
         "Endpoint",
         list(choices),
-        key=f"{K}.profile",
+        key=K("profile"),
         disabled=disabled,
         help="Where requests go. Order of settings: this sidebar > .streamlit/secrets.toml > environment "
         "(OPENAI_API_KEY, OPENAI_BASE_URL, HTTPS_PROXY) > the local demo model.",
@@ -63,14 +65,14 @@ def select_endpoint(*, disabled: bool) -> Endpoint:
         override = SidebarOverride(
             base_url=st.text_input(
                 "Base URL",
-                key=f"{K}.base_url",
+                key=K("base_url"),
                 disabled=disabled,
                 placeholder=choices[label].display_url,
                 help="Any OpenAI-compatible API: DeepSeek, vLLM, Ollama, llama.cpp…",
             ),
             api_keys=st.text_input(
                 "API keys",
-                key=f"{K}.keys",
+                key=K("keys"),
                 type="password",
                 disabled=disabled,
                 help="One key, or several separated by commas (used in turn). Kept only in "
@@ -78,7 +80,7 @@ def select_endpoint(*, disabled: bool) -> Endpoint:
             ),
             proxy=st.text_input(
                 "HTTP(S) proxy",
-                key=f"{K}.proxy",
+                key=K("proxy"),
                 disabled=disabled,
                 placeholder=choices[label].proxy or "http://proxy:3128",
             ),
@@ -119,6 +121,7 @@ def _starting(server) -> None:
     """Redraws itself every second while the model loads, then reruns the page to list its model."""
     status = server.status()
     if status.state != "starting":
+        forget_failed_model_lists()  # asked while it loaded: ask again now that it answers
         st.rerun(scope="app")
     st.info(f"Starting the local model… ({status.elapsed_s:.0f} s)", icon=":material/hourglass_top:")
 
@@ -144,7 +147,7 @@ def key_table(client: ChatClient) -> None:
     if len(stats) < 2 and not any(s.errors for s in stats):
         return
     with st.expander("API keys", icon=":material/key:"):
-        st.dataframe(
+        table(
             pd.DataFrame(
                 {
                     "Key": [s.masked for s in stats],
@@ -152,9 +155,7 @@ def key_table(client: ChatClient) -> None:
                     "Requests": [s.requests for s in stats],
                     "Tokens": [s.prompt_tokens + s.completion_tokens for s in stats],
                     "Errors": [s.errors for s in stats],
-                    "Last error": [s.last_error or "" for s in stats],
+                    "Last error": [s.last_error for s in stats],
                 }
             ),
-            hide_index=True,
-            width="stretch",
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+
 import streamlit as st
 
 from chatlab import offline
@@ -58,9 +61,16 @@ def get_roles() -> tuple[list[Role], str | None]:
     return all_roles(builtin, custom), builtin_error or custom_error
 
 
-@st.cache_resource(show_spinner=False)
+MAX_CLIENTS = 16  # endpoints whose clients (connections, key pools) are kept; the least recent closes
+
+
+@st.cache_resource(show_spinner=False, max_entries=MAX_CLIENTS, on_release=lambda client: client.close())
 def get_client(endpoint: Endpoint) -> ChatClient:
-    """One client (and key pool) per endpoint, shared by every session that uses it."""
+    """One client (and key pool) per endpoint, shared by every session that uses it.
+
+    Every base URL, key or proxy typed in the sidebar is an endpoint of its own: the cache keeps the
+    MAX_CLIENTS most recently used and closes the connections of the ones it drops.
+    """
     return ChatClient(endpoint)
 
 
@@ -69,19 +79,46 @@ def get_offline_server() -> offline.OfflineServer:
     return offline.get_offline_server()
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _cached_models(_client: ChatClient, endpoint_url: str) -> list[str]:
-    models = _client.list_models()
+MODELS_TTL_S = 300  # a model list is kept five minutes
+FAILED_MODELS_TTL_S = 30  # an endpoint that did not list its models is not asked again for 30 s
+MODELS_TIMEOUT_S = 5.0  # a black-holed host must not hold the page for the chat timeout (60 s)
+
+
+@st.cache_data(ttl=MODELS_TTL_S, show_spinner=False)
+def _listed_models(_client: ChatClient, endpoint_key: str) -> list[str]:
+    # A short-timeout client without retries that shares the key pool (so a disabled key stays skipped).
+    lister = ChatClient(
+        replace(_client.endpoint, timeout_s=MODELS_TIMEOUT_S, max_retries=0), key_pool=_client.key_pool
+    )
+    try:
+        models = lister.list_models()
+    finally:
+        lister.close()
     if not models:
-        # Raising keeps a failure out of the cache: the next rerun asks again (e.g. once the
-        # offline model has finished starting).
-        raise LookupError("no models listed")
+        raise LookupError("no models listed")  # raising keeps a failure out of this five-minute cache
     return models
 
 
-def list_models(client: ChatClient, endpoint_url: str) -> list[str]:
-    """Model ids from /v1/models, cached five minutes per endpoint; [] when the endpoint does not answer."""
+@st.cache_data(ttl=FAILED_MODELS_TTL_S, show_spinner=False)
+def _models_or_none(_client: ChatClient, endpoint_key: str) -> tuple[str, ...]:
+    """The list, or () remembered for FAILED_MODELS_TTL_S: a failure is not asked again on every rerun."""
     try:
-        return _cached_models(client, endpoint_url)
+        return tuple(_listed_models(_client, endpoint_key))
     except LookupError:
-        return []
+        return ()
+
+
+def list_models(client: ChatClient) -> list[str]:
+    """Model ids from /v1/models (kept five minutes per endpoint); [] when the endpoint does not answer."""
+    return list(_models_or_none(client, endpoint_key(client.endpoint)))
+
+
+def forget_failed_model_lists() -> None:
+    """Ask again at once (e.g. the local model has just finished starting)."""
+    _models_or_none.clear()
+
+
+def endpoint_key(endpoint: Endpoint) -> str:
+    """What tells endpoints apart for the model list: URL, proxy, headers and keys (as a digest only)."""
+    keys = hashlib.sha256("\n".join(endpoint.api_keys).encode()).hexdigest()
+    return f"{endpoint.display_url}|{endpoint.proxy or ''}|{endpoint.headers}|{keys}"

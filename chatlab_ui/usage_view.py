@@ -1,4 +1,4 @@
-"""The per-turn usage table with session totals, and the 'what will be sent' preview."""
+"""The per-turn usage table with session totals, and a comparison's per-turn metrics."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from chatlab.context import ContextWindow
 from chatlab.prices import format_usd
-from chatlab.request import Request
-from chatlab.store import ReplyMetrics
+from chatlab.store import ReplyMetrics, Store
 from chatlab.usage import totals, turn_usage
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.tables import table
 
 METRIC_COLUMNS = {
     "First token (s)": st.column_config.NumberColumn(format="%.2f"),
@@ -75,13 +74,7 @@ def usage_table(replies: Sequence[ReplyMetrics], keys: PageKeys) -> None:
     else:
         cost, cost_help = f"≥ {format_usd(sums.cost_usd)}", "Some turns used a model with no known price."
     d.metric("Cost", cost, help=cost_help)
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        key=keys("usage"),
-        column_config=METRIC_COLUMNS,
-    )
+    table(frame, key=keys("usage"), column_config=METRIC_COLUMNS)
     if sums.estimated:
         st.caption(
             "\\* includes estimates: the server sent no usage for some replies, so tokens were "
@@ -89,14 +82,9 @@ def usage_table(replies: Sequence[ReplyMetrics], keys: PageKeys) -> None:
         )
 
 
-def request_preview(request: Request, window: ContextWindow) -> None:
-    """Exactly the body the next request sends, the notes on what was changed, and the token split."""
-    split = window.split
-    st.caption(
-        f"≈ {split.total:,} prompt tokens (estimated): system {split.system:,} · "
-        f"history {split.history:,} ({window.history_sent} of {window.history_available} past messages) · "
-        f"new message {split.new_message:,}"
-    )
-    for note in (*window.notes, *request.notes):
-        st.info(note, icon=":material/info:")
-    st.code(request.to_json(), language="json")
+def usage_panel(store: Store, conversation_id: str, keys: PageKeys, *, expanded: bool = True) -> None:
+    """'Usage per turn' as an expander that reads the replies' metrics only while it is open."""
+    panel = st.expander("Usage per turn", expanded=expanded, key=keys("usage", "panel"), on_change="rerun")
+    if panel.open:
+        with panel:
+            usage_table(store.reply_metrics(conversation_id), keys)

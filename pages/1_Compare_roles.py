@@ -4,40 +4,35 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatlab.compare import (
-    comparison_csv_bytes,
-    comparison_frame,
-    create_comparison,
-    panes_from_store,
-    send_to_panes,
-)
-from chatlab_ui.access import require_access
-from chatlab_ui.compare_setup import pane_setup
+from chatlab.compare import create_comparison, panes_from_store, send_to_panes
+from chatlab_ui.compare.panes import pane_columns, pane_header, pane_history, stream_panes
+from chatlab_ui.compare.per_turn import per_turn_table
+from chatlab_ui.compare.setup import MISSING_PANE, complete_panes, pane_setup
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
-from chatlab_ui.nav import page_nav
+from chatlab_ui.navigation import require_frame
 from chatlab_ui.page_keys import PageKeys
-from chatlab_ui.panes import pane_columns, pane_header, pane_history, stream_panes
 from chatlab_ui.params_panel import depth_control, parameter_controls
+from chatlab_ui.pending import PendingTurn
+from chatlab_ui.pickers import model_picker
+from chatlab_ui.request_preview import pane_previews
 from chatlab_ui.resources import get_client, get_roles, get_store
-from chatlab_ui.sidebar import model_picker
 from chatlab_ui.stream_guard import streaming, wait_for_previous_stream
-from chatlab_ui.usage_view import METRIC_COLUMNS, per_turn_view
 
-P = PageKeys("compare")
-st.set_page_config(page_title="Compare roles · Chat Lab", page_icon="🧪", layout="wide")
-require_access()
+require_frame()  # first: nothing of this page runs outside app.py's frame
+
+P = PageKeys("compare")  # every widget and session key of this page
 store = get_store()
 roles, _ = get_roles()
 
 
-def queue(**pending) -> None:
+def queue(pending: PendingTurn) -> None:
     st.session_state[P("pending")] = pending
 
 
 def queue_message() -> None:
     text = (st.session_state.get(P("input")) or "").strip()
     if text:
-        queue(text=text)
+        queue(PendingTurn(text=text))
 
 
 def new_comparison() -> None:
@@ -45,7 +40,7 @@ def new_comparison() -> None:
 
 
 wait_for_previous_stream(P("stream"))
-pending = st.session_state.pop(P("pending"), None)
+pending: PendingTurn | None = st.session_state.pop(P("pending"), None)
 busy = pending is not None
 comparison_id = st.query_params.get("cmp")
 if comparison_id and store.get_comparison(comparison_id) is None:
@@ -53,7 +48,6 @@ if comparison_id and store.get_comparison(comparison_id) is None:
     st.query_params.pop("cmp", None)
     comparison_id = None
 
-page_nav()
 with st.sidebar:
     st.button(
         "New comparison",
@@ -83,21 +77,19 @@ if comparison_id is None:
     problems += pane_problems
 else:
     panes = panes_from_store(store, comparison_id, roles)
-    problems = []  # a stored comparison sends its panes' own settings, not the sidebar's
+    problems = [] if complete_panes(store, comparison_id) else [MISSING_PANE]  # not the sidebar's settings
     st.caption("Every pane keeps its own conversation; the next message goes to all of them.")
 
 if pending and problems:  # e.g. Retry clicked while a parameter is not valid: nothing is sent
     pending, busy = None, False
 st.chat_input(
-    "Send to every pane…" if not problems else "Fix the parameters marked above or in the sidebar to send…",
+    "Send to every pane…" if not problems else "Nothing can be sent: see above…",
     key=P("input"),
     on_submit=queue_message,
     disabled=busy or bool(problems),
 )
 if problems:
-    st.error(
-        "Nothing is sent while a parameter is not valid: " + "; ".join(problems), icon=":material/block:"
-    )
+    st.error("Nothing is sent: " + "; ".join(problems) + ".", icon=":material/block:")
 if len(panes) < 2 and not comparison_id:
     st.info("Choose at least two panes to compare.")
     st.stop()
@@ -113,7 +105,7 @@ for index, pane in enumerate(panes):
             columns[index],
             store.messages(conversations[index].id),
             P.child("pane", index),
-            on_retry=None if busy else lambda turn, i=index: queue(retry_turn=turn, only=[i]),
+            on_retry=None if busy else lambda turn, i=index: queue(PendingTurn(retry_turn=turn, only=(i,))),
         )
 
 if pending:
@@ -127,40 +119,29 @@ if pending:
         icon=":material/stop_circle:",
         help="Stops every pane; what arrived so far is kept.",
     )
-    only = pending.get("only")
     events = send_to_panes(
         store,
         [client] * len(panes),
         comparison_id,
         panes,
-        pending.get("text"),
-        only=only,
-        retry_turn=pending.get("retry_turn"),
+        pending.text,
+        only=pending.only,
+        retry_turn=pending.retry_turn,
     )
     with streaming(P("stream")):
         try:
-            stream_panes(columns, only or range(len(panes)), pending.get("text"), events)
+            stream_panes(columns, pending.only or range(len(panes)), pending.text, events)
         finally:
             events.close()
     st.rerun()
 
 if comparison_id:
-    frame = comparison_frame(store, comparison_id)
-    if len(frame):
-        st.subheader("Per turn")
-        st.dataframe(
-            per_turn_view(frame),
-            hide_index=True,
-            width="stretch",
-            key=P("table"),
-            column_config=METRIC_COLUMNS,
-        )
-        st.download_button(
-            "Download CSV (one row per pane per turn)",
-            data=lambda: comparison_csv_bytes(comparison_frame(store, comparison_id)),
-            file_name=f"comparison-{comparison_id}.csv",
-            mime="text/csv",
-            on_click="ignore",
-            icon=":material/download:",
-            key=P("download"),
-        )
+    per_turn_table(store, comparison_id, P)
+pane_previews(
+    store,
+    [pane.label for pane in panes],
+    [c.id for c in conversations] or [None] * len(panes),
+    [pane.settings for pane in panes],
+    endpoint,
+    P,
+)

@@ -4,39 +4,35 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatlab_ui.access import require_access
-from chatlab_ui.history_view import (
-    KINDS,
-    conversation_actions,
-    conversation_table,
-    export_all,
-    import_files,
-    search_results,
-)
-from chatlab_ui.nav import page_nav
+from chatlab_ui.history.actions import conversation_actions
+from chatlab_ui.history.search import search_results
+from chatlab_ui.history.table import KINDS, conversation_table, listing
+from chatlab_ui.history.transfer import export_all, import_files
+from chatlab_ui.navigation import require_frame
+from chatlab_ui.notice import show as show_notice
+from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.resources import get_store
 
-st.set_page_config(page_title="History · Chat Lab", page_icon="🧪", layout="wide")
-require_access()
+require_frame()  # first: nothing of this page runs outside app.py's frame
+
+P = PageKeys("history")  # every widget and session key of this page
 store = get_store()
-page_nav()
 
 st.title("History")
+show_notice(P("notice"))
 search, kind_column = st.columns([4, 1], vertical_alignment="bottom")
-query = search.text_input(
-    "Search every message", key="history.query", placeholder="a word or phrase, 中文也可以"
-)
-kind = KINDS[kind_column.selectbox("Show", list(KINDS), key="history.kind")]
+query = search.text_input("Search every message", key=P("query"), placeholder="a word or phrase, 中文也可以")
+kind_name = kind_column.selectbox("Show", list(KINDS), key=P("kind"))
+summaries = listing(store, KINDS[kind_name])  # once per run: the table, the hits' links, Export all
 
 if query.strip():
-    search_results(store, query.strip(), kind)
+    search_results(store, query.strip(), KINDS[kind_name], summaries)
 else:
-    selected = conversation_table(store, kind)
+    selected = conversation_table(store, summaries, kind_name, P)
     if selected:
-        conversation_actions(store, selected)
+        conversation_actions(store, selected, P)
 
 with st.sidebar:
-    with st.expander("Export all", icon=":material/download:"):
-        export_all(store, kind)
+    export_all(store, summaries, P)
     with st.expander("Import", icon=":material/upload:"):
-        import_files(store)
+        import_files(store, P)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatlab_ui import roles_view as view
-from chatlab_ui.access import require_access
-from chatlab_ui.nav import page_nav
+from chatlab_ui.navigation import require_frame
 from chatlab_ui.resources import get_builtin_roles, get_custom_role_list, get_custom_roles
+from chatlab_ui.roles import view
 
-st.set_page_config(page_title="Roles · Chat Lab", page_icon="🧪", layout="wide")
-require_access()
+require_frame()  # first: nothing of this page runs outside app.py's frame
+
 view.apply_pending()
 custom = get_custom_roles()
 builtin, builtin_error = get_builtin_roles()
 custom_roles, custom_error = get_custom_role_list()
 
-page_nav()
 st.title("Roles")
 st.caption(
     "A role is a system prompt with optional few-shot examples and default parameters. Built-in roles come "

@@ -1,12 +1,14 @@
 """Regenerate the README's screenshots from a real Chromium session against the fake OpenAI server.
 
-    .venv/bin/python scripts/screenshots.py
+    .venv/bin/python scripts/screenshots.py [--out DIR]
 
-Each page is driven the way a person would use it, then captured into docs/screenshots/.
+Each page is driven the way a person would use it, then captured into docs/screenshots/ (or DIR, to look
+at a build without touching the README's images).
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 import tempfile
@@ -26,7 +28,7 @@ from tests.browser.harness import (  # noqa: E402
 )  # noqa: E402
 from tests.fake_openai import FakeOpenAI, Reply  # noqa: E402
 
-OUT = ROOT / "docs" / "screenshots"
+OUT = ROOT / "docs" / "screenshots"  # main(--out) may point it elsewhere
 DEMO_REPLY = (
     "**Temperature** rescales the model's token probabilities before sampling:\n\n"
     "| temperature | what you get |\n|---|---|\n"
@@ -142,6 +144,10 @@ def lock_screen(browser, fake: FakeOpenAI, tmp: Path) -> None:
 
 
 def main() -> None:
+    global OUT
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where the PNGs go (default: {OUT})")
+    OUT = parser.parse_args().out
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="chatlab-shots-"))
     fake = FakeOpenAI(

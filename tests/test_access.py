@@ -19,6 +19,7 @@ from chatlab.access import (
 from chatlab.store import Store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+CHAT = "pages/0_Chat.py"
 PASSWORD = "correct horse 电池 staple"
 
 
@@ -104,7 +105,7 @@ def test_a_broken_secrets_file_without_a_password_does_not_lock_the_app(tmp_path
 
 # page -> a check that the real page (not the lock screen) is drawn
 PAGES = {
-    "app.py": lambda at: at.chat_input(key="chat.input") is not None,
+    "pages/0_Chat.py": lambda at: at.chat_input(key="chat.input") is not None,
     "pages/1_Compare_roles.py": lambda at: at.title[0].value == "Compare role prompts",
     "pages/2_Parameter_sweep.py": lambda at: at.button(key="sweep.run") is not None,
     "pages/3_History.py": lambda at: at.text_input(key="history.query") is not None,
@@ -113,8 +114,9 @@ PAGES = {
 
 
 def open_page(page: str) -> AppTest:
+    """The page as its URL opens it: the chat is the root URL, every other page is switched to."""
     at = AppTest.from_file(APP, default_timeout=60)
-    if page != "app.py":
+    if page != CHAT:
         at.switch_page(page)
     return at.run()
 
@@ -165,19 +167,19 @@ def test_a_wrong_password_stays_locked_and_the_right_one_opens_the_page(locked_e
 
 
 def test_unlocking_once_opens_every_page_until_lock_is_clicked(locked_env):
-    at = unlock(open_page("app.py"), PASSWORD)
+    at = unlock(open_page(CHAT), PASSWORD)
     for page in list(PAGES)[1:]:
         at.switch_page(page).run()
         assert not at.exception and not is_locked(at), page
         assert PAGES[page](at)
     at.sidebar.button(key="access.lock").click().run()
     assert is_locked(at)
-    at.switch_page("app.py").run()
+    at.switch_page(CHAT).run()
     assert is_locked(at) and len(at.chat_input) == 0
 
 
 def test_changing_the_password_locks_open_sessions(locked_env, monkeypatch):
-    at = unlock(open_page("app.py"), PASSWORD)
+    at = unlock(open_page(CHAT), PASSWORD)
     assert not is_locked(at)
     monkeypatch.setenv("CHATLAB_PASSWORD", "a new password")
     assert is_locked(at.run())

@@ -167,9 +167,26 @@ def test_a_malformed_roles_file_names_the_line_and_the_app_still_chats(app_env, 
     assert app_env.chat_requests[-1].body["messages"][0]["content"] == "You are a helpful assistant."
 
 
+def keyed_blocks(node, kind: str) -> list:
+    """Every container of this kind ("popover", "expander") under `node` that has a key."""
+    found = [node] if getattr(node, "type", "") == kind and getattr(node, "key", None) else []
+    for child in getattr(node, "children", {}).values():
+        found += keyed_blocks(child, kind)
+    return found
+
+
+def open_panel(at: AppTest, key: str) -> AppTest:
+    """Open a popover or expander the way a click does: its state turns True and the page reruns."""
+    at.session_state[key] = True
+    return at.run()
+
+
 def test_view_code_shows_python_and_curl_without_the_key_and_replay_diffs(app_env):
     app_env.default = Reply(text="The sky is blue because of Rayleigh scattering.")
     at = send(chat_app().run(), "Why is the sky blue?")
+    [popover] = [b for b in keyed_blocks(at.main, "popover") if b.key.startswith("chat.code.")]
+    assert not at.code  # a closed View code writes no code
+    open_panel(at, popover.key)
     code = [c.value for c in at.code]
     python = next(c for c in code if "chat.completions.create" in c)
     assert "Why is the sky blue?" in python and "sk-test-app-0000" not in "\n".join(code)
@@ -199,3 +216,59 @@ def test_new_conversation_starts_empty_and_the_old_one_stays_stored(app_env):
     assert [m.content for m in store.messages(old)][0] == "first conversation"
     assert app_env.chat_requests[-1].body["messages"][-1]["content"] == "second conversation"
     assert len(app_env.chat_requests[-1].body["messages"]) == 2  # system + the new message: no old history
+
+
+def downloads_in_sight(node, hidden: bool = False) -> list[str]:
+    """Labels of the download buttons under `node` that no closed-by-default expander or popover hides."""
+    hidden = hidden or getattr(node, "type", "") in ("expander", "popover")
+    found = [] if hidden or getattr(node, "type", "") != "download_button" else [node.proto.label]
+    for child in getattr(node, "children", {}).values():
+        found += downloads_in_sight(child, hidden)
+    return found
+
+
+def test_the_transcript_downloads_sit_beside_the_conversation(app_env):
+    at = chat_app().run()
+    assert downloads_in_sight(at.main) == []  # nothing to download before the first message
+    send(at, "Download me, 你好")
+    assert downloads_in_sight(at.main) == ["Download CSV", "Download JSON", "Download Markdown"]
+    assert downloads_in_sight(at.sidebar) == []
+    assert at.sidebar.file_uploader(key="chat.transcript.upload") is not None  # import stays in the sidebar
+
+
+def test_a_long_conversation_draws_its_newest_turns_and_the_rest_on_request(app_env):
+    store = Store(app_env_db(None))
+    cid = store.create_conversation("Long")
+    for turn in range(25):
+        store.add_message(cid, "user", f"question {turn}")
+        store.add_message(cid, "assistant", f"answer {turn}", model="fake-model")
+    at = chat_app()
+    at.query_params["c"] = cid
+    at.run()
+    shown = [m.value for m in at.markdown if m.value.startswith(("question", "answer"))]
+    assert shown[0] == "question 5" and shown[-1] == "answer 24" and len(shown) == 40
+    at.button(key="chat.older").click().run()
+    assert len([m for m in at.markdown if m.value.startswith(("question", "answer"))]) == 50
+
+
+def test_a_reply_still_streaming_elsewhere_is_read_again_on_every_rerun(app_env):
+    # Finished messages are kept between reruns; one that is still arriving (another tab) is not.
+    at = chat_app().run()  # the app is up (a reply left streaming by a dead process is marked once, here)
+    store = Store(app_env_db(None))
+    cid = store.create_conversation("Streaming elsewhere")
+    store.add_message(cid, "user", "tell me a story")
+    # Streamed by a live process (this one), so the page does not take it for one a dead process left.
+    reply = store.add_message(
+        cid,
+        "assistant",
+        "Once upon",
+        status="streaming",
+        model="fake-model",
+        stream_owner=store.stream_owner(),
+    )
+    at.query_params["c"] = cid
+    at.run()
+    assert any(m.value == "Once upon" for m in at.markdown)
+    store.update_message(reply, content="Once upon a time", status="complete", finish_reason="stop")
+    at.run()
+    assert any(m.value == "Once upon a time" for m in at.markdown)

@@ -63,3 +63,21 @@ def test_a_roles_default_parameters_fill_its_pane_and_are_sent(app_env):
     by_prompt = {r.body["messages"][0]["content"][:20]: r.body for r in app_env.chat_requests}
     temperatures = sorted(body.get("temperature") for body in by_prompt.values())
     assert temperatures == [0, 1.1]
+
+
+def test_a_comparison_that_lost_a_pane_in_history_is_readable_but_takes_no_message(app_env):
+    import os
+
+    from chatlab.store import Store
+
+    at = compare_page().run()
+    at.chat_input(key="compare.input").set_value("hello").run()
+    cid = at.query_params["cmp"]
+    cid = cid[0] if isinstance(cid, list) else cid
+    store = Store(os.environ["CHATLAB_DB"])
+    store.delete_conversation(store.comparison_panes(cid)[0].id)  # what History's Delete does to one pane
+    at.run()
+    assert not at.exception
+    assert at.chat_input(key="compare.input").disabled
+    assert any("a pane of this comparison was deleted" in e.value for e in at.error)
+    assert len([m for m in at.chat_message if m.name == "user"]) == 2  # the other panes are still there

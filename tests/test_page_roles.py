@@ -83,7 +83,7 @@ def test_a_role_created_in_the_form_is_offered_on_the_chat_page(app_env):
     assert stored.default_params() == {"temperature": 0.2, "seed": 7, "stop": ["END\n"]}
     assert any(label.startswith("**Careful checker**") for label in labels(at))
 
-    at.switch_page("app.py").run()
+    at.switch_page("pages/0_Chat.py").run()
     assert not at.exception
     picker = at.selectbox(key="chat.role")
     assert "Careful checker · zh" in picker.options
@@ -194,8 +194,30 @@ def test_import_the_chinese_collection_through_the_uploader(app_env):
     assert at.success[0].value == "Imported 121 roles; skipped 3 filtered."
     assert len(custom_file().list()) == 121
 
-    at.switch_page("app.py").run()
+    at.switch_page("pages/0_Chat.py").run()
     assert "充当 Linux 终端 · zh" in at.selectbox(key="chat.role").options
+
+
+def test_single_rows_can_be_unticked_or_ticked_in_the_preview(app_env):
+    shared_file("prompts-zh.json")
+    at = open_tab(roles_page().run(), "Import")
+    at.file_uploader[0].set_value(("prompts-zh.json", ZH_JSON.read_bytes(), "application/json")).run()
+    [editor] = at.data_editor
+    preview = editor.value
+    unticked = preview["Name"].iloc[3]  # the first ticked row (the three filtered ones come first)
+    ticked = preview["Name"].iloc[0]  # a filtered one, taken on purpose
+    at.session_state[editor.key] = {
+        "edited_rows": {3: {"Import": False}, 0: {"Import": True}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert at.button(key="roles.import.go").label == "Import 121 roles"
+    at.button(key="roles.import.go").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Imported 121 roles; skipped 2 filtered and 1 unticked."
+    names = {r.name for r in custom_file().list()}
+    assert unticked not in names and ticked in names and len(names) == 121
 
 
 def test_filter_off_imports_everything(app_env):
@@ -231,7 +253,7 @@ def test_a_broken_custom_file_is_reported_and_builtins_still_work(app_env):
     assert not at.exception
     assert any("line 4" in e.value and "sytem" in e.value for e in at.error)
     assert len(at.expander) == len(load_roles())
-    at.switch_page("app.py").run()
+    at.switch_page("pages/0_Chat.py").run()
     assert not at.exception
     assert len(at.selectbox(key="chat.role").options) == len(load_roles())
 

@@ -101,3 +101,26 @@ def test_presets_cover_the_usual_services_and_keys_never_show_in_repr():
     endpoint = from_preset(PRESETS[0], environ={"OPENAI_API_KEY": "sk-CANARY-SECRET-abcd"})
     assert endpoint.api_keys == ("sk-CANARY-SECRET-abcd",)
     assert "CANARY" not in repr(endpoint) and endpoint.masked_keys == ("…abcd",)
+
+
+def test_secrets_are_parsed_once_per_change_of_the_file(tmp_path, monkeypatch):
+    import tomllib
+
+    parses = []
+    real_loads = tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text: parses.append(text) or real_loads(text))
+    paths = write(tmp_path, 'OPENAI_API_KEY = "sk-first-1111"\n')
+    for _ in range(5):  # every rerun of a page reads the secrets
+        assert load_secrets(paths)["OPENAI_API_KEY"] == "sk-first-1111"
+    assert len(parses) == 1
+    load_secrets(paths)["OPENAI_API_KEY"] = "changed by a caller"  # callers get their own copy
+    assert load_secrets(paths)["OPENAI_API_KEY"] == "sk-first-1111"
+
+    paths[0].write_text('OPENAI_API_KEY = "sk-second-22222"\n', encoding="utf-8")  # a saved edit
+    assert load_secrets(paths)["OPENAI_API_KEY"] == "sk-second-22222"
+    assert len(parses) == 2
+    paths[0].write_text("OPENAI_API_KEY = 'unterminated\n", encoding="utf-8")
+    for _ in range(3):
+        with pytest.raises(ProfilesError, match="not valid TOML"):
+            load_secrets(paths)
+    assert len(parses) == 3  # a broken file is reported each time, parsed once

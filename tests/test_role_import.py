@@ -17,8 +17,10 @@ from chatlab.roles.importer import (
     RoleImportError,
     clean_name,
     content_filter_match,
+    default_choices,
     guess_language,
     import_candidates,
+    import_chosen,
     mark_candidates,
     parse_collection,
 )
@@ -130,6 +132,22 @@ def test_including_filtered_entries_is_an_explicit_choice(zh_bytes, custom):
     marked = mark_candidates(parse_collection(zh_bytes, "prompts-zh.json"), BUILTIN, filter_adult=True)
     report = import_candidates(custom, marked, include_filtered=True)
     assert report.imported == 124 and report.skipped_filtered == 0
+
+
+def test_a_preview_choice_stores_exactly_the_ticked_rows_and_says_why_the_others_were_left(zh_bytes, custom):
+    marked = mark_candidates(parse_collection(zh_bytes, "prompts-zh.json"), BUILTIN, filter_adult=True)
+    chosen = default_choices(marked, include_duplicates=False)
+    assert sum(chosen) == 121  # the filtered three start unticked
+    first_filtered = next(i for i, c in enumerate(marked) if c.filtered)
+    first_plain = next(i for i, c in enumerate(marked) if not c.filtered)
+    chosen[first_filtered], chosen[first_plain] = True, False
+    report = import_chosen(custom, marked, chosen)
+    assert (report.imported, report.skipped_filtered, report.skipped_unticked) == (121, 2, 1)
+    assert report.summary() == "Imported 121 roles; skipped 2 filtered and 1 unticked."
+    names = {r.name for r in custom.list()}
+    assert marked[first_filtered].name in names and marked[first_plain].name not in names
+    with pytest.raises(ValueError):
+        import_chosen(custom, marked, chosen[:-1])
 
 
 # --------------------------------------------------------------------------------------------------

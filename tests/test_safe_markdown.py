@@ -95,3 +95,14 @@ def test_code_keeps_its_bangs():
 def test_an_unclosed_fence_keeps_the_rest_as_code():
     # While a reply streams, its last fence is open: the text so far is code, as the renderer shows it.
     assert without_images("Intro\n\n```rust\nlet v = vec![1];") == "Intro\n\n```rust\nlet v = vec![1];"
+
+
+def test_escaped_text_cannot_become_a_link_not_even_a_bare_url():
+    from chatlab.safe_markdown import WORD_JOINER, escape_markdown
+
+    title = "[x](http://a.example/p) https://b.example www.c.example WWW.D.example me@e.example"
+    shown = escape_markdown(title)
+    assert "](" not in shown.replace("\\]\\(", "")
+    # GFM's own link finding (URL, www., e-mail) meets an invisible joiner where a link would start.
+    assert "://" not in shown and "www\\." not in shown.lower() and "e@" not in shown
+    assert re.sub(r"\\(.)", r"\1", shown).replace(WORD_JOINER, "") == title  # the same characters to read

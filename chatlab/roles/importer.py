@@ -141,6 +141,7 @@ class ImportReport:
     skipped_filtered: int
     truncated: int  # of the imported roles, how many prompts were cut to MAX_PROMPT_CHARS
     names: tuple[str, ...] = ()  # the names they were stored under (a clash gets ' (2)')
+    skipped_unticked: int = 0  # left out by hand in a preview (neither filtered nor a duplicate)
 
     def summary(self) -> str:
         """One sentence for the page."""
@@ -152,6 +153,8 @@ class ImportReport:
             )
         if self.skipped_filtered:
             skipped.append(f"{self.skipped_filtered} filtered")
+        if self.skipped_unticked:
+            skipped.append(f"{self.skipped_unticked} unticked")
         if skipped:
             text += f"; skipped {' and '.join(skipped)}"
         if self.truncated:
@@ -397,6 +400,11 @@ def mark_candidates(
     return out
 
 
+def default_choices(candidates: Sequence[Candidate], *, include_duplicates: bool) -> list[bool]:
+    """Which candidates a preview ticks at first: not filtered, and not a duplicate unless asked for."""
+    return [not c.filtered and (include_duplicates or not c.duplicate_of) for c in candidates]
+
+
 def import_candidates(
     custom: CustomRoles,
     candidates: Sequence[Candidate],
@@ -414,11 +422,7 @@ def import_candidates(
             skipped_duplicates += 1
         else:
             chosen.append(c)
-    try:
-        roles = [c.to_role() for c in chosen]
-    except RolesError as exc:
-        raise RoleImportError(f"nothing was imported: {exc}") from exc
-    stored = custom.save_many(roles, rename=True)
+    stored = _store(custom, chosen)
     return ImportReport(
         imported=len(stored),
         skipped_duplicates=skipped_duplicates,
@@ -426,3 +430,31 @@ def import_candidates(
         truncated=sum(c.truncated for c in chosen),
         names=tuple(r.name for r in stored),
     )
+
+
+def import_chosen(
+    custom: CustomRoles, candidates: Sequence[Candidate], chosen: Sequence[bool]
+) -> ImportReport:
+    """Store exactly the candidates ticked in a preview, whatever their flags (a name clash gets ' (2)');
+    the report counts the others by why they were left out: filtered, a duplicate, or unticked by hand."""
+    if len(chosen) != len(candidates):
+        raise ValueError(f"{len(chosen)} choices for {len(candidates)} candidates")
+    picked = [c for c, keep in zip(candidates, chosen, strict=True) if keep]
+    left = [c for c, keep in zip(candidates, chosen, strict=True) if not keep]
+    stored = _store(custom, picked)
+    return ImportReport(
+        imported=len(stored),
+        skipped_duplicates=sum(1 for c in left if c.duplicate_of and not c.filtered),
+        skipped_filtered=sum(1 for c in left if c.filtered),
+        skipped_unticked=sum(1 for c in left if not c.filtered and not c.duplicate_of),
+        truncated=sum(c.truncated for c in picked),
+        names=tuple(r.name for r in stored),
+    )
+
+
+def _store(custom: CustomRoles, chosen: Sequence[Candidate]) -> list[Role]:
+    try:
+        roles = [c.to_role() for c in chosen]
+    except RolesError as exc:
+        raise RoleImportError(f"nothing was imported: {exc}") from exc
+    return custom.save_many(roles, rename=True)

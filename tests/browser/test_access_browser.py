@@ -88,3 +88,18 @@ def test_the_password_unlocks_this_tab_only_and_is_never_shown(locked_app, chrom
     assert PASSWORD not in server.log_path.read_text(errors="replace")
     assert all(PASSWORD not in str(r.body) for r in fake.requests)
     assert page.errors == []
+
+
+def test_a_fresh_servers_first_visit_to_a_deep_link_meets_the_lock_screen(locked_app, page):
+    # Until app.py has run once, Streamlit would execute a pages/ file by itself (navigation.require_frame).
+    server, fake = locked_app
+    page.goto(f"{server.url}/History")
+    expect_lock_screen(page)
+    assert page.get_by_label("Search every message").count() == 0
+    password_field(page).fill(PASSWORD)
+    password_field(page).press("Enter")
+    page.get_by_label("Search every message").wait_for(timeout=60_000)
+    wait_until_idle(page)
+    assert urlparse(page.url).path == "/History"
+    assert fake.requests == []  # History asks the endpoint nothing
+    assert page.errors == []

@@ -59,10 +59,10 @@ def test_chat_twice_move_a_slider_and_download_the_csv(live_app, page):
     # Usage table shows two turns.
     assert page.locator("[data-testid=stMetricValue]").first.inner_text() == "2"
 
-    sidebar = page.locator("[data-testid=stSidebar]")
-    sidebar.get_by_text("Transcript", exact=True).click()
+    # The downloads sit in the main area beside the conversation, in sight without opening anything.
+    main = page.get_by_test_id("stMainBlockContainer")
     with page.expect_download() as download_info:
-        sidebar.get_by_role("button", name="Download CSV").click()
+        main.get_by_role("button", name="Download CSV").click()
     raw = open(download_info.value.path(), "rb").read()
     assert raw.startswith(b"\xef\xbb\xbf"), "CSV must carry a BOM so Excel reads UTF-8"
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))

@@ -174,10 +174,10 @@ def test_a_canary_key_appears_in_no_file_export_log_page_or_frame(canary_app, pa
         view_code(page, evidence, reply.get_by_role("button", name="View code"), f"reply {index + 1}")
     evidence.page(page, "chat with popovers opened")
 
-    # The transcript, in every format.
-    sidebar.get_by_text("Transcript", exact=True).click()
+    # The transcript, in every format (its buttons sit under the conversation).
+    main = page.get_by_test_id("stMainBlockContainer")
     for label, name in (("CSV", "chat.csv"), ("JSON", "chat.json"), ("Markdown", "chat.md")):
-        download(page, evidence, sidebar.get_by_role("button", name=f"Download {label}"), name, downloads)
+        download(page, evidence, main.get_by_role("button", name=f"Download {label}"), name, downloads)
 
     # A comparison, with its download.
     page.goto(f"{server.url}/Compare_roles")

@@ -1,8 +1,8 @@
 """The Roles page's parts, in the order the page uses them: its tabs, what failed to load, and one view a tab.
 
-Each tab's view is a module of its own — role_library (browse, duplicate, delete), role_editor (create
-and edit), role_import_view, role_export_view — and roles_page_state holds what they share. This module
-gathers them so that pages/4_Roles.py imports one name.
+Each tab's view is a module of its own — library (browse, duplicate, delete), editor (create and edit),
+import_view, export_view — and state holds what they share. This module gathers them so that
+pages/4_Roles.py imports one name.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 from chatlab.roles import Role
-from chatlab_ui.role_editor import apply_pending, editor
-from chatlab_ui.role_export_view import exporter
-from chatlab_ui.role_import_view import importer
-from chatlab_ui.role_library import library
-from chatlab_ui.roles_page_state import TAB_KEY, TABS, show_notice
+from chatlab_ui.roles.editor import apply_pending, editor
+from chatlab_ui.roles.export_view import exporter
+from chatlab_ui.roles.import_view import importer
+from chatlab_ui.roles.library import library
+from chatlab_ui.roles.state import TAB_KEY, TABS, show_notice
 
 __all__ = [
     "TABS",

@@ -10,10 +10,13 @@ import streamlit as st
 from chatlab.compare import PaneSpec
 from chatlab.params import INT, OVERRIDES, PARAMS, GenerationParams, ParamError
 from chatlab.roles import Role
+from chatlab.store import Store
 from chatlab.turn import TurnSettings
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.tables import MISSING
 
 MAX_PANES = 8
+MISSING_PANE = "a pane of this comparison was deleted in History; start a new comparison to go on"
 # An empty override cell keeps the shared value from the sidebar.
 OVERRIDE_COLUMNS = {PARAMS[name].heading: name for name in OVERRIDES}
 
@@ -84,6 +87,7 @@ def pane_setup(
         key=keys("panes", abs(hash(tuple(r["Pane"] for r in rows) + (adhoc,)))),
         hide_index=True,
         width="stretch",
+        placeholder=MISSING,  # a blank override: the sidebar's value applies
         disabled=["Pane"] if not disabled else True,
         column_config={
             "System prompt": st.column_config.TextColumn(width="large"),
@@ -119,3 +123,9 @@ def pane_setup(
     for problem in problems:
         st.error(f"{problem}. Fix the cell to send.", icon=":material/error:")
     return panes, problems
+
+
+def complete_panes(store: Store, comparison_id: str) -> bool:
+    """Whether a stored comparison still has every pane it was made with (panes 0…n-1, none deleted)."""
+    indices = [c.pane_index for c in store.comparison_panes(comparison_id)]
+    return indices == list(range(len(indices)))

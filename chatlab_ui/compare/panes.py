@@ -9,7 +9,7 @@ import streamlit as st
 
 from chatlab.events import ReasoningDelta, StreamDone, StreamError, TextDelta
 from chatlab.parallel import Tagged
-from chatlab.safe_markdown import without_images
+from chatlab.safe_markdown import escape_markdown, without_images
 from chatlab.store import Message
 from chatlab_ui.chat_view import REDRAW_INTERVAL_S, display_text, render_history
 from chatlab_ui.page_keys import PageKeys
@@ -25,7 +25,9 @@ def pane_columns(count: int) -> list:
 
 
 def pane_header(column, title: str, caption: str) -> None:
-    column.markdown(f"**{without_images(title)}**")  # a role name may come from an imported collection
+    # A pane is named by a role (maybe from an imported collection) or a stored conversation's title:
+    # plain text, never a link or an image.
+    column.markdown(f"**{escape_markdown(title)}**")
     column.caption(caption)
 
 

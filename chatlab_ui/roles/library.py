@@ -13,9 +13,9 @@ import streamlit as st
 
 from chatlab.roles import LANGUAGES, Role, search_roles
 from chatlab.roles.custom import CustomRoles
-from chatlab.safe_markdown import without_images
-from chatlab_ui.role_editor import clear_if_editing, start_edit, start_new
-from chatlab_ui.roles_page_state import LANGUAGE_NAMES, notice, roles_key
+from chatlab.safe_markdown import escape_markdown, without_images
+from chatlab_ui.roles.editor import clear_if_editing, start_edit, start_new
+from chatlab_ui.roles.state import LANGUAGE_NAMES, P, notice
 
 PAGE_SIZE = 40
 S = st.session_state
@@ -28,40 +28,44 @@ def _rid(role: Role) -> str:
 
 
 def _reset_limit() -> None:
-    S[roles_key("limit")] = PAGE_SIZE
+    S[P("limit")] = PAGE_SIZE
 
 
 def _show_more() -> None:
-    S[roles_key("limit")] = S.get(roles_key("limit"), PAGE_SIZE) + PAGE_SIZE
+    S[P("limit")] = S.get(P("limit"), PAGE_SIZE) + PAGE_SIZE
 
 
 def _duplicate(custom: CustomRoles, role: Role) -> None:
     try:
         copy = custom.duplicate(role)
     except (ValueError, OSError) as exc:
-        notice("error", f"Could not copy '{role.name}': {exc}")
+        notice("error", f"Could not copy '{escape_markdown(role.name)}': {exc}")
         return
     start_edit(copy)
-    notice("success", f"Saved '{copy.name}', an editable copy of '{role.name}'. Change it below and save.")
+    notice(
+        "success",
+        f"Saved '{escape_markdown(copy.name)}', an editable copy of '{escape_markdown(role.name)}'. "
+        "Change it below and save.",
+    )
 
 
 def _ask_delete(name: str) -> None:
-    S[roles_key("confirm_delete")] = name
+    S[P("confirm_delete")] = name
 
 
 def _cancel_delete() -> None:
-    S.pop(roles_key("confirm_delete"), None)
+    S.pop(P("confirm_delete"), None)
 
 
 def _delete(custom: CustomRoles, name: str) -> None:
-    S.pop(roles_key("confirm_delete"), None)
+    S.pop(P("confirm_delete"), None)
     try:
         custom.delete(name)
     except (ValueError, OSError) as exc:
-        notice("error", f"Could not delete '{name}': {exc}")
+        notice("error", f"Could not delete '{escape_markdown(name)}': {exc}")
         return
     clear_if_editing(name)
-    notice("success", f"Deleted '{name}'.")
+    notice("success", f"Deleted '{escape_markdown(name)}'.")
 
 
 def library(builtin: list[Role], custom_roles: list[Role], custom: CustomRoles) -> None:
@@ -71,36 +75,36 @@ def library(builtin: list[Role], custom_roles: list[Role], custom: CustomRoles) 
     search, languages, tag_filter = st.columns([4, 2, 3], vertical_alignment="bottom")
     query = search.text_input(
         "Search",
-        key=roles_key("search"),
+        key=P("search"),
         placeholder="name, description or prompt text",
         on_change=_reset_limit,
     )
     chosen_languages = languages.multiselect(
         "Language",
         LANGUAGES,
-        key=roles_key("languages"),
+        key=P("languages"),
         format_func=LANGUAGE_NAMES.get,
         on_change=_reset_limit,
     )
-    chosen_tags = tag_filter.multiselect("Tags (any of)", tags, key=roles_key("tags"), on_change=_reset_limit)
+    chosen_tags = tag_filter.multiselect("Tags (any of)", tags, key=P("tags"), on_change=_reset_limit)
     with st.container(horizontal=True, vertical_alignment="center"):
         shown_kind = st.radio(
             "Show",
             ["All", "Built-in", "Custom"],
-            key=roles_key("kind"),
+            key=P("kind"),
             horizontal=True,
             on_change=_reset_limit,
             label_visibility="collapsed",
         )
         st.space("stretch")
-        st.button("New role", key=roles_key("new"), icon=":material/add:", on_click=start_new)
+        st.button("New role", key=P("new"), icon=":material/add:", on_click=start_new)
 
     if shown_kind == "Built-in":
         roles = builtin
     elif shown_kind == "Custom":
         roles = custom_roles
     matches = search_roles(roles, query, languages=chosen_languages, tags=chosen_tags)
-    limit = S.get(roles_key("limit"), PAGE_SIZE)
+    limit = S.get(P("limit"), PAGE_SIZE)
     st.caption(
         f"{len(matches)} of {len(builtin) + len(custom_roles)} roles"
         + (f" · showing the first {limit}" if len(matches) > limit else "")
@@ -113,9 +117,7 @@ def library(builtin: list[Role], custom_roles: list[Role], custom: CustomRoles) 
     for role in matches[:limit]:
         role_card(role, custom)
     if len(matches) > limit:
-        st.button(
-            f"Show {min(PAGE_SIZE, len(matches) - limit)} more", key=roles_key("more"), on_click=_show_more
-        )
+        st.button(f"Show {min(PAGE_SIZE, len(matches) - limit)} more", key=P("more"), on_click=_show_more)
 
 
 def _params_text(role: Role) -> str:
@@ -148,41 +150,43 @@ def role_card(role: Role, custom: CustomRoles) -> None:
         if role.builtin:
             st.button(
                 "Duplicate to edit",
-                key=roles_key(f"dup.{rid}"),
+                key=P("dup", rid),
                 icon=":material/content_copy:",
                 on_click=_duplicate,
                 args=(custom, role),
             )
-        elif S.get(roles_key("confirm_delete")) == role.name:
-            st.warning(f"Delete '{role.name}'? This cannot be undone (export it first to keep a copy).")
+        elif S.get(P("confirm_delete")) == role.name:
+            st.warning(
+                f"Delete '{escape_markdown(role.name)}'? This cannot be undone (export it first to keep a copy)."
+            )
             with st.container(horizontal=True):
                 st.button(
                     "Delete",
-                    key=roles_key(f"delete.yes.{rid}"),
+                    key=P("delete", "yes", rid),
                     type="primary",
                     on_click=_delete,
                     args=(custom, role.name),
                 )
-                st.button("Cancel", key=roles_key(f"delete.no.{rid}"), on_click=_cancel_delete)
+                st.button("Cancel", key=P("delete", "no", rid), on_click=_cancel_delete)
         else:
             with st.container(horizontal=True):
                 st.button(
                     "Edit",
-                    key=roles_key(f"edit.{rid}"),
+                    key=P("edit", rid),
                     icon=":material/edit:",
                     on_click=start_edit,
                     args=(role,),
                 )
                 st.button(
                     "Duplicate",
-                    key=roles_key(f"dup.{rid}"),
+                    key=P("dup", rid),
                     icon=":material/content_copy:",
                     on_click=_duplicate,
                     args=(custom, role),
                 )
                 st.button(
                     "Delete",
-                    key=roles_key(f"delete.{rid}"),
+                    key=P("delete", rid),
                     icon=":material/delete:",
                     on_click=_ask_delete,
                     args=(role.name,),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from chatlab.roles import Role, roles_to_yaml
-from chatlab_ui.roles_page_state import roles_key
+from chatlab_ui.roles.state import P
 
 
 def exporter(builtin: list[Role], custom_roles: list[Role]) -> None:
@@ -13,7 +13,7 @@ def exporter(builtin: list[Role], custom_roles: list[Role]) -> None:
     which = st.radio(
         "Roles to export",
         ["all", "custom"],
-        key=roles_key("export.which"),
+        key=P("export.which"),
         horizontal=True,
         format_func=lambda w: (
             f"All roles ({len(builtin) + len(custom_roles)})"
@@ -33,6 +33,6 @@ def exporter(builtin: list[Role], custom_roles: list[Role]) -> None:
         mime="application/x-yaml",
         on_click="ignore",
         icon=":material/download:",
-        key=roles_key("export.download"),
+        key=P("export.download"),
         disabled=not roles,
     )

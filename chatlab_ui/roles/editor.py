@@ -3,11 +3,12 @@
 The library's buttons (Edit, Duplicate, New role) fill the form from callbacks, which Streamlit runs
 before the next script run, so they may set the widgets' values. Save is handled in the script (it needs
 the data editor's result), too late to set them: it hands its follow-up to the next run through
-`roles.pending`, which apply_pending runs before any widget is drawn.
+`roles.pending` (a FollowUp), which apply_pending runs before any widget is drawn.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -17,36 +18,48 @@ from chatlab.params import NUMBER_TEXT, PARAMS, ROLE_PARAMS, SELECT, STOPS_TEXT,
 from chatlab.roles import LANGUAGES, MAX_NAME_CHARS, Role
 from chatlab.roles.custom import CustomRoles
 from chatlab.roles.form import examples_from_table, role_from_form, stop_text
-from chatlab_ui.roles_page_state import LANGUAGE_NAMES, TAB_EDITOR, TAB_KEY, TAB_LIBRARY, notice, roles_key
+from chatlab.safe_markdown import escape_markdown
+from chatlab_ui.roles.state import LANGUAGE_NAMES, TAB_EDITOR, TAB_KEY, TAB_LIBRARY, P, notice
 
 S = st.session_state
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """What Save or Cancel leaves for the next run to do before any widget is drawn."""
+
+    clear_form: bool = False
+    tab: str | None = None  # the tab to show
+
+
+BACK_TO_LIBRARY = FollowUp(clear_form=True, tab=TAB_LIBRARY)
+
+
 def apply_pending() -> None:
     """Run what the previous script run queued (form reset, tab switch): before any widget is drawn."""
-    pending = S.pop(roles_key("pending"), None)
+    pending: FollowUp | None = S.pop(P("pending"), None)
     if pending is None:
         return
-    if "fill" in pending:
-        fill_form(*pending["fill"])
-    if "tab" in pending:
-        S[TAB_KEY] = pending["tab"]
+    if pending.clear_form:
+        fill_form({}, None)
+    if pending.tab:
+        S[TAB_KEY] = pending.tab
 
 
 def fill_form(data: dict[str, Any], editing: str | None) -> None:
     """Put a role (in the roles.yaml schema) into the editor's widgets; {} clears them."""
     params = data.get("params", {})
-    S[roles_key("editing")] = editing
-    S[roles_key("form.name")] = data.get("name", "")
-    S[roles_key("form.description")] = data.get("description", "")
-    S[roles_key("form.language")] = data.get("language", "en")
-    S[roles_key("form.tags")] = list(data.get("tags", []))
-    S[roles_key("form.system")] = data.get("system", "")
+    S[P("editing")] = editing
+    S[P("form.name")] = data.get("name", "")
+    S[P("form.description")] = data.get("description", "")
+    S[P("form.language")] = data.get("language", "en")
+    S[P("form.tags")] = list(data.get("tags", []))
+    S[P("form.system")] = data.get("system", "")
     for name in ROLE_PARAMS:
-        S[roles_key(f"form.{name}")] = _field_value(PARAMS[name], params.get(name))
-    S[roles_key("form.examples_data")] = [dict(example) for example in data.get("examples", [])]
-    S[roles_key("form.generation")] = S.get(roles_key("form.generation"), 0) + 1  # a fresh data editor
-    S.pop(roles_key("form.error"), None)
+        S[P("form", name)] = _field_value(PARAMS[name], params.get(name))
+    S[P("form.examples_data")] = [dict(example) for example in data.get("examples", [])]
+    S[P("form.generation")] = S.get(P("form.generation"), 0) + 1  # a fresh data editor
+    S.pop(P("form.error"), None)
 
 
 def _field_value(param: Param, value: Any) -> Any:
@@ -60,7 +73,7 @@ def _field_value(param: Param, value: Any) -> Any:
 
 def _field(param: Param, column) -> None:
     """One default-parameter field of the form, drawn from the parameter table."""
-    key = roles_key(f"form.{param.name}")
+    key = P("form", param.name)
     if param.widget == STOPS_TEXT:
         column.text_area(
             param.label, key=key, height=68, placeholder="one per line, up to 4; write \\n for a newline"
@@ -97,52 +110,48 @@ def start_edit(role: Role) -> None:
 
 def clear_if_editing(name: str) -> None:
     """Empty the form if it holds the role `name` (which was just deleted)."""
-    if (S.get(roles_key("editing")) or "").casefold() == name.casefold():
+    if (S.get(P("editing")) or "").casefold() == name.casefold():
         fill_form({}, None)
 
 
 def _role_from_widgets(examples: pd.DataFrame) -> Role:
     """The role the editor describes; raises RolesError (a ValueError) with a message for the page."""
     return role_from_form(
-        name=S.get(roles_key("form.name")),
-        description=S.get(roles_key("form.description")),
-        language=S.get(roles_key("form.language")),
-        tags=S.get(roles_key("form.tags")),
-        system=S.get(roles_key("form.system")),
-        params={name: S.get(roles_key(f"form.{name}")) for name in ROLE_PARAMS},
+        name=S.get(P("form.name")),
+        description=S.get(P("form.description")),
+        language=S.get(P("form.language")),
+        tags=S.get(P("form.tags")),
+        system=S.get(P("form.system")),
+        params={name: S.get(P("form", name)) for name in ROLE_PARAMS},
         examples=examples_from_table(examples),
     )
 
 
 def editor(custom: CustomRoles, roles: list[Role]) -> None:
     """The create/edit form; Save validates, stores and returns to the library."""
-    S.setdefault(roles_key("form.generation"), 0)
-    if roles_key("form.name") not in S:
+    S.setdefault(P("form.generation"), 0)
+    if P("form.name") not in S:
         fill_form({}, None)
-    editing = S.get(roles_key("editing"))
+    editing = S.get(P("editing"))
     st.subheader(f"Edit '{editing}'" if editing else "New role")
     st.caption(
         "Custom roles are saved to "
         f"`{custom.path}` and appear in every page's role picker. Leave a parameter empty to not preset it."
     )
-    tags = sorted({t for r in roles for t in r.tags} | set(S.get(roles_key("form.tags")) or []))
-    with st.form(roles_key("form"), border=True):
+    tags = sorted({t for r in roles for t in r.tags} | set(S.get(P("form.tags")) or []))
+    with st.form(P("form"), border=True):
         name_col, language_col = st.columns([3, 1])
-        name_col.text_input("Name", key=roles_key("form.name"), max_chars=MAX_NAME_CHARS)
-        language_col.selectbox(
-            "Language", LANGUAGES, key=roles_key("form.language"), format_func=LANGUAGE_NAMES.get
-        )
-        st.text_input(
-            "Description", key=roles_key("form.description"), placeholder="one line shown under the picker"
-        )
+        name_col.text_input("Name", key=P("form.name"), max_chars=MAX_NAME_CHARS)
+        language_col.selectbox("Language", LANGUAGES, key=P("form.language"), format_func=LANGUAGE_NAMES.get)
+        st.text_input("Description", key=P("form.description"), placeholder="one line shown under the picker")
         st.multiselect(
             "Tags",
             tags,
-            key=roles_key("form.tags"),
+            key=P("form.tags"),
             accept_new_options=True,
             placeholder="pick or type lowercase words",
         )
-        st.text_area("System prompt", key=roles_key("form.system"), height=220)
+        st.text_area("System prompt", key=P("form.system"), height=220)
         st.markdown("**Default parameters** (optional)")
         columns = st.columns(3)
         for i, name in enumerate(n for n in ROLE_PARAMS if PARAMS[n].widget != STOPS_TEXT):
@@ -151,10 +160,8 @@ def editor(custom: CustomRoles, roles: list[Role]) -> None:
             _field(PARAMS[name], st)
         st.markdown("**Few-shot examples** (optional): turns sent after the system prompt, in order")
         examples = st.data_editor(
-            pd.DataFrame(
-                S.get(roles_key("form.examples_data")) or [], columns=["user", "assistant"], dtype="str"
-            ),
-            key=roles_key(f"form.examples.{S[roles_key('form.generation')]}"),
+            pd.DataFrame(S.get(P("form.examples_data")) or [], columns=["user", "assistant"], dtype="str"),
+            key=P("form", "examples", S[P("form.generation")]),
             num_rows="dynamic",
             width="stretch",
             column_config={
@@ -163,21 +170,20 @@ def editor(custom: CustomRoles, roles: list[Role]) -> None:
             },
         )
         save_col, cancel_col, _ = st.columns([1, 1, 4])
-        save = save_col.form_submit_button(
-            "Save role", key=roles_key("form.save"), type="primary", width="stretch"
-        )
-        cancel = cancel_col.form_submit_button("Cancel", key=roles_key("form.cancel"), width="stretch")
-    if error := S.get(roles_key("form.error")):
+        save = save_col.form_submit_button("Save role", key=P("form.save"), type="primary", width="stretch")
+        cancel = cancel_col.form_submit_button("Cancel", key=P("form.cancel"), width="stretch")
+    if error := S.get(P("form.error")):
         st.error(error)
     if cancel:
-        S[roles_key("pending")] = {"fill": ({}, None), "tab": TAB_LIBRARY}
+        S[P("pending")] = BACK_TO_LIBRARY
         st.rerun()
     if save:
         try:
             stored = custom.save(_role_from_widgets(examples), replacing=editing)
         except (ValueError, OSError) as exc:  # RolesError is a ValueError
-            S[roles_key("form.error")] = f"Not saved: {exc}"
+            S[P("form.error")] = f"Not saved: {exc}"
             st.rerun()
-        S[roles_key("pending")] = {"fill": ({}, None), "tab": TAB_LIBRARY}
-        notice("success", f"Saved '{stored.name}'. It is now offered in every page's role picker.")
+        S[P("pending")] = BACK_TO_LIBRARY
+        name = escape_markdown(stored.name)
+        notice("success", f"Saved '{name}'. It is now offered in every page's role picker.")
         st.rerun()

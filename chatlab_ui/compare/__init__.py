@@ -1,0 +1,1 @@
+"""The Compare roles page's parts."""

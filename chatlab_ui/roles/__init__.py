@@ -1,0 +1,1 @@
+"""The Roles page's parts."""

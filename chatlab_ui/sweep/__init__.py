@@ -1,0 +1,1 @@
+"""The Parameter sweep page's parts."""

@@ -1,0 +1,42 @@
+"""A cancellable run with a progress bar, and the line that says how it ended."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import streamlit as st
+
+from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.sweep.state import Progress
+
+
+def run_with_progress(progress: Progress, results: Iterator, noun: str, keys: PageKeys) -> None:
+    """Consume a run, appending each result to `progress.items` as it arrives (a Cancel click reruns the
+    page, which closes the iterator: what finished is already kept)."""
+    total = progress.total
+    bar = st.progress(0.0, text=f"0 of {total} {noun}")
+    st.button(
+        "Cancel",
+        key=keys("cancel"),
+        icon=":material/cancel:",
+        help="Stops launching requests and closes the ones running; finished results are kept.",
+    )
+    try:
+        for item in results:
+            progress.items.append(item)
+            done = len(progress.items)
+            bar.progress(min(done / total, 1.0), text=f"{done} of {total} {noun}")
+        progress.finished = True
+    finally:
+        results.close()
+
+
+def run_status(progress: Progress, noun: str) -> None:
+    """Done, or cancelled with how many of the planned results are kept."""
+    done, total = len(progress.items), progress.total
+    if progress.finished:
+        st.success(f"Done: {done} {noun}.", icon=":material/check_circle:")
+    else:
+        st.warning(
+            f"Cancelled: {done} of {total} {noun} finished and are kept below.", icon=":material/cancel:"
+        )

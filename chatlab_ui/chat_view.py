@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 
 import streamlit as st
 
 from chatlab.events import Event, KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta
 from chatlab.safe_markdown import without_images
-from chatlab.store import ERROR, INTERRUPTED, STOPPED, STREAMING, Message
+from chatlab.store import ERROR, INTERRUPTED, STOPPED, STREAMING, Message, Store, TokenInfo
 from chatlab.usage import describe_reply
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.token_view import reply_token_panel
 
 # A 1 MB paste rendered as markdown freezes the browser; longer texts are cut for display only
 # (the store and the exports keep every character).
@@ -37,13 +39,30 @@ def display_text(text: str) -> str:
     )
 
 
-def _reply_body(m: Message) -> None:
+@dataclass(frozen=True)
+class TokenLens:
+    """What a conversation's replies know of their token probabilities (loaded only when a view opens)."""
+
+    store: Store
+    info: Mapping[int, TokenInfo]
+
+    @classmethod
+    def of(cls, store: Store, conversation_id: str | None) -> TokenLens | None:
+        if not conversation_id:
+            return None
+        info = store.token_info(conversation_id)
+        return cls(store, info) if info else None
+
+
+def _reply_body(m: Message, keys: PageKeys, tokens: TokenLens | None) -> None:
     if m.reasoning:
         with st.expander("Reasoning", expanded=False):
             st.markdown(display_text(m.reasoning))
+    info = tokens.info.get(m.id) if tokens is not None else None
+    as_tokens = info is not None and reply_token_panel(keys, tokens.store, m, info)
     if m.status == ERROR:
         st.error(without_images(m.error or "The request failed."), icon=":material/error:")
-    elif m.content:
+    elif m.content and not as_tokens:
         st.markdown(display_text(m.content))
     if m.status in STATUS_NOTES:
         note, icon = STATUS_NOTES[m.status]
@@ -52,7 +71,12 @@ def _reply_body(m: Message) -> None:
         elif m.status == INTERRUPTED:
             note += " The server ended the stream without finishing the reply (no finish reason)."
         st.caption(f"{icon} {note}")
-    st.caption(describe_reply(m))
+    for note in m.notes:  # what was changed from the settings: a parameter left out, renamed, retried without
+        st.caption(f":material/info: {without_images(note)}")
+    line = describe_reply(m)
+    if info is not None and (likelihood := info.describe()):
+        line += f" · {likelihood}"
+    st.caption(line)
 
 
 ReplyActions = Callable[[Message], None]
@@ -64,6 +88,7 @@ def render_turn(
     keys: PageKeys,
     on_retry: Callable[[int], None] | None = None,
     actions: ReplyActions | None = None,
+    tokens: TokenLens | None = None,
 ) -> None:
     """One turn: the user's message and every choice of the reply (tabs when n > 1)."""
     for m in messages:
@@ -75,13 +100,13 @@ def render_turn(
         return
     with st.chat_message("assistant"):
         if len(replies) == 1:
-            _reply_body(replies[0])
+            _reply_body(replies[0], keys, tokens)
         else:
             for tab, reply in zip(
                 st.tabs([f"Choice {r.choice_index + 1}" for r in replies]), replies, strict=True
             ):
                 with tab:
-                    _reply_body(reply)
+                    _reply_body(reply, keys, tokens)
         if actions is not None and replies[0].request:
             actions(replies[0])
         if on_retry is not None and replies[0].status in (ERROR, INTERRUPTED, STOPPED):
@@ -102,11 +127,18 @@ def render_history(
     keys: PageKeys,
     on_retry: Callable[[int], None] | None = None,
     actions: ReplyActions | None = None,
+    tokens: TokenLens | None = None,
 ) -> None:
     """Every turn in order; only the last turn offers Retry."""
     turns = [list(group) for _, group in groupby(messages, key=lambda m: m.turn)]
     for index, turn in enumerate(turns):
-        render_turn(turn, keys=keys, on_retry=on_retry if index == len(turns) - 1 else None, actions=actions)
+        render_turn(
+            turn,
+            keys=keys,
+            on_retry=on_retry if index == len(turns) - 1 else None,
+            actions=actions,
+            tokens=tokens,
+        )
 
 
 def stream_reply(events: Iterable[Event]) -> StreamDone | None:

@@ -356,7 +356,8 @@ def m010_message_tokens(db: Connection) -> None:
                 token_count INTEGER NOT NULL DEFAULT 0,
                 top_k INTEGER NOT NULL DEFAULT 0,
                 data {types[1]},
-                note TEXT
+                note TEXT,
+                logprob_sum DOUBLE PRECISION
             )"""
         ],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import uuid
 from collections.abc import Mapping
@@ -125,10 +126,20 @@ class TokenInfo:
     token_count: int
     top_k: int
     note: str | None = None
+    logprob_sum: float | None = None  # natural log of the whole reply's probability
 
     @property
     def available(self) -> bool:
         return self.token_count > 0
+
+    def describe(self) -> str | None:
+        """'log-prob −42.1 · −0.351/token · perplexity 1.42' for the reply's usage line (None without tokens)."""
+        if not self.available or self.logprob_sum is None:
+            return None
+        from chatlab.tokenprobs.stats import ReplyStats
+
+        mean = self.logprob_sum / self.token_count
+        return ReplyStats(self.token_count, self.logprob_sum, mean, math.exp(-mean)).describe()
 
 
 @dataclass(frozen=True)
@@ -660,16 +671,19 @@ class Store(RunTables):
         from chatlab.tokenprobs.codec import encode
 
         self._write(
-            "INSERT INTO message_tokens (message_id, token_count, top_k, data, note)"
-            " VALUES (:id, :count, :top_k, :data, :note)"
+            "INSERT INTO message_tokens (message_id, token_count, top_k, data, note, logprob_sum)"
+            " VALUES (:id, :count, :top_k, :data, :note, :total)"
             " ON CONFLICT (message_id) DO UPDATE SET token_count = excluded.token_count,"
-            " top_k = excluded.top_k, data = excluded.data, note = excluded.note",
+            " top_k = excluded.top_k, data = excluded.data, note = excluded.note,"
+            " logprob_sum = excluded.logprob_sum",
             {
                 "id": message_id,
                 "count": len(tokens) if tokens else 0,
                 "top_k": tokens.top_k if tokens else 0,
                 "data": encode(tokens) if tokens else None,
                 "note": note,
+                # Kept beside the blob so a reply's usage line can say how likely it was without reading it.
+                "total": math.fsum(t.logprob for t in tokens.tokens) if tokens else None,
             },
         )
 
@@ -683,7 +697,7 @@ class Store(RunTables):
     def token_info(self, conversation_id: str) -> dict[int, TokenInfo]:
         """Per reply of a conversation that asked for token probabilities: counts and notes, no data."""
         rows = self._rows(
-            "SELECT t.message_id, t.token_count, t.top_k, t.note FROM message_tokens t"
+            "SELECT t.message_id, t.token_count, t.top_k, t.note, t.logprob_sum FROM message_tokens t"
             " JOIN messages m ON m.id = t.message_id WHERE m.conversation_id = :cid",
             {"cid": conversation_id},
         )

@@ -224,9 +224,11 @@ class ChatClient:
         self.last_error = None
         return ids
 
-    def stream(self, request: Request) -> Iterator[Event]:
+    def stream(self, request: Request, cancel: Cancel | None = None) -> Iterator[Event]:
         """Send `request.body` unchanged and yield TextDelta/ReasoningDelta/TokenLogprobs/Usage/Finish (and
-        KeyNotice, ParamDropped, StreamError) events, then exactly one StreamDone.
+        KeyNotice, ParamDropped, StreamError) events, then exactly one StreamDone — unless `cancel` is
+        called (from any thread): the connection is dropped and the stream ends at once, without a
+        StreamDone, as when its consumer closes it.
 
         A 400 that names a parameter which only observes the reply (logprobs), before anything was
         yielded, is not the user's problem: the request goes again without it (chatlab.request
@@ -266,11 +268,15 @@ class ChatClient:
             attempts += 1
             response = None
             try:
+                if cancel is not None and cancel.is_set():
+                    return
                 client = self.openai_client(key)
                 if request.protocol == RESPONSES:
                     response = client.responses.create(**_sdk_arguments(body, _RESPONSES_FIELDS))
                 else:
                     response = client.chat.completions.create(**_sdk_arguments(body, _CHAT_FIELDS))
+                if cancel is not None:
+                    cancel.attach(response)
                 for event in read(response, state):
                     yielded = True
                     yield event
@@ -278,14 +284,15 @@ class ChatClient:
                 # The consumer stopped reading (Stop button): drop the connection, yield nothing more.
                 if response is not None:
                     response.close()
-                if pool is not None and key is not None and response is not None:
-                    spent = final_usage()  # what was generated until then is billed all the same
-                    pool.report_success(key, spent.prompt_tokens, spent.completion_tokens)
+                _bill_partial(pool, key, response, final_usage)
                 raise
             except Exception as exc:
                 # The UI gets a StreamError and a StreamDone, never a traceback.
                 if response is not None:
                     response.close()
+                if cancel is not None and cancel.is_set():
+                    _bill_partial(pool, key, response, final_usage)
+                    return  # cancelled from another thread: the closed connection is not an error
                 error = self._redact(
                     error_from_exception(exc, self.endpoint, during_stream=response is not None)
                 )
@@ -375,6 +382,40 @@ def _sdk_arguments(body: dict, named: frozenset[str]) -> dict:
     if extra:
         arguments["extra_body"] = extra
     return arguments
+
+
+class Cancel:
+    """Stops a stream from another thread: drops its HTTP connection, so a read blocked on a silent server
+    returns at once instead of at the next chunk (a held reply, a model thinking for minutes)."""
+
+    def __init__(self) -> None:
+        self._set = threading.Event()
+        self._lock = threading.Lock()
+        self._response = None
+
+    def __call__(self) -> None:
+        self._set.set()
+        with self._lock:
+            response = self._response
+        if response is not None:
+            response.close()
+
+    def is_set(self) -> bool:
+        return self._set.is_set()
+
+    def attach(self, response) -> None:
+        """The response being read now (closed at once if the stream was cancelled meanwhile)."""
+        with self._lock:
+            self._response = response
+        if self._set.is_set():
+            response.close()
+
+
+def _bill_partial(pool: KeyPool | None, key: str | None, response, final_usage) -> None:
+    """A stream cut short by its reader: what was generated until then is billed all the same."""
+    if pool is not None and key is not None and response is not None:
+        spent = final_usage()
+        pool.report_success(key, spent.prompt_tokens, spent.completion_tokens)
 
 
 class _ReplyState:

@@ -28,6 +28,7 @@ class Endpoint:
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_retries: int = DEFAULT_MAX_RETRIES
     default_model: str | None = None
+    protocol: str = "chat"  # "chat" (/v1/chat/completions) or "responses" (/v1/responses)
     offline: bool = False  # the local llama.cpp demo model
 
     @property

@@ -34,26 +34,39 @@ class LiveReply:
     ended_at: float | None = None
     failure: BaseException | None = None  # the stream raised (a bug): kept for the page to report
     _changed: threading.Condition = field(default_factory=threading.Condition)
+    # What stop() calls besides setting `stopping`: the stream's own cancel(), and any the starter gave
+    # (e.g. the event a fan-out of several streams watches).
+    _cancels: list = field(default_factory=list)
 
     @property
     def running(self) -> bool:
         return not self.finished.is_set()
 
     def stop(self) -> None:
-        """Ask the reply to stop: its thread closes the stream at the next event (what arrived is kept)."""
+        """Stop the reply: its stream is cancelled (the connection dropped) and what arrived is kept."""
         self.stopping.set()
+        for cancel in self._cancels:
+            cancel()
         with self._changed:
             self._changed.notify_all()
 
-    def follow(self, start: int = 0, poll_s: float = 0.25) -> Iterator:
-        """Every event from position `start` on, waiting for new ones until the reply has ended."""
+    def follow(self, start: int = 0, poll_s: float = 0.25, *, heartbeat: bool = False) -> Iterator:
+        """Every event from position `start` on, waiting for new ones until the reply has ended.
+
+        With `heartbeat`, a None comes every `poll_s` while nothing arrives: a Streamlit page drawing the
+        reply touches an element then, which is where a click on Stop (any rerun) reaches its script.
+        """
         position = start
         while True:
             with self._changed:
-                while position >= len(self.events) and not self.finished.is_set():
+                if position >= len(self.events) and not self.finished.is_set():
                     self._changed.wait(poll_s)
                 batch = self.events[position:]
                 ended = self.finished.is_set()
+            if not batch and not ended:
+                if heartbeat:
+                    yield None
+                continue
             yield from batch
             position += len(batch)
             if ended and position >= len(self.events):
@@ -83,11 +96,20 @@ class LiveReplies:
         self._replies: dict[str, LiveReply] = {}
         self._lock = threading.Lock()
 
-    def start(self, key: str, open_stream: Callable[[], Iterator], what: Any = None) -> LiveReply:
+    def start(
+        self,
+        key: str,
+        open_stream: Callable[[], Iterator],
+        what: Any = None,
+        *,
+        on_stop: Callable[[], None] | None = None,
+    ) -> LiveReply:
         """Read `open_stream()` on a thread of its own; RuntimeError if a reply under `key` is running.
 
         `open_stream` runs on the caller's thread (so its checks raise here, and whatever it stores before
-        returning is stored when this returns); the stream it returns is read on the new thread.
+        returning is stored when this returns); the stream it returns is read on the new thread. Stop
+        calls the stream's `cancel()` when it has one (chatlab.turn.ReplyStream: a reply blocked on a
+        silent server stops at once) and `on_stop` (e.g. setting the cancel event of send_to_panes).
         """
         with self._lock:
             self._forget_old()
@@ -96,6 +118,10 @@ class LiveReplies:
                 raise RuntimeError("A reply is still arriving here; stop it or wait for it to finish.")
             stream = open_stream()
             reply = self._replies[key] = LiveReply(key=key, what=what)
+            if callable(getattr(stream, "cancel", None)):
+                reply._cancels.append(stream.cancel)
+            if on_stop is not None:
+                reply._cancels.append(on_stop)
         threading.Thread(target=_read, args=(reply, stream), name=f"chatlab-live-{key}", daemon=True).start()
         return reply
 

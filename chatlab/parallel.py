@@ -89,12 +89,23 @@ def _run(
     for index in range(len(streams)):
         todo.put(index)
 
+    opened: dict[int, object] = {}  # the streams being read now, to cancel when stopping
+
+    def cancel_running() -> None:
+        # A worker blocked on a silent server would notice only at its next event: drop its connection.
+        for stream in list(opened.values()):
+            cancel_stream = getattr(stream, "cancel", None)
+            if cancel_stream is not None:
+                cancel_stream()
+
     def run_one(index: int) -> None:
         started = time.perf_counter()
         stream = None
         ended = False
         try:
-            stream = streams[index]()
+            stream = opened[index] = streams[index]()
+            if stopping():
+                cancel_running()
             for event in stream:
                 if stopping():
                     return  # the finally closes the stream: send_turn stores what arrived as 'stopped'
@@ -107,6 +118,7 @@ def _run(
             if not ended:
                 events.put(Tagged(index, done))
         finally:
+            opened.pop(index, None)
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
@@ -136,6 +148,7 @@ def _run(
         while running:
             if cancel is not None and cancel.is_set():
                 # Let the workers close their streams, then hand over what they had queued before.
+                cancel_running()
                 _join(threads, join_timeout_s)
                 while True:
                     try:
@@ -155,6 +168,7 @@ def _run(
     finally:
         # Closed early (a Streamlit rerun, the Stop button): no worker may keep writing after we return.
         closed.set()
+        cancel_running()
         _join(threads, join_timeout_s)
 
 

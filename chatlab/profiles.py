@@ -124,7 +124,19 @@ def _profile(name: str, table: Mapping, fallback_proxy: str | None) -> Endpoint:
         timeout_s=timeout,
         max_retries=retries,
         default_model=table.get("default_model") or None,
+        protocol=_protocol(name, table.get("protocol")),
     )
+
+
+def _protocol(name: str, value) -> str:
+    """A profile's `protocol` setting: "chat" (default) or "responses"."""
+    if value in (None, ""):
+        return "chat"
+    if value not in ("chat", "responses"):
+        raise ProfilesError(
+            f'secrets.toml: profiles.{name}.protocol must be "chat" or "responses", got {value!r}'
+        )
+    return value
 
 
 def configured_profiles(secrets: Mapping, environ: Mapping[str, str] | None = None) -> list[Endpoint]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 
 from chatlab.capabilities import Capabilities
+from chatlab.client import Cancel
 from chatlab.context import ContextWindow, build_context, conversation_history
 from chatlab.events import (
     Event,
@@ -142,12 +143,25 @@ class ReplyStream:
 
     Closing it stops the reply: what arrived is stored as 'stopped'. Closed before it was ever read,
     nothing was sent, and the reply's row is marked stopped all the same (never left 'streaming').
+    `cancel()` stops it from another thread (the one reading it is blocked on the server): the
+    connection is dropped at once, the reading thread's stream ends, and what arrived is stored as
+    'stopped' all the same.
     """
 
-    def __init__(self, events: Generator[Event, None, None], on_unread_close: Callable[[], None]):
+    def __init__(
+        self,
+        events: Generator[Event, None, None],
+        on_unread_close: Callable[[], None],
+        cancel: Cancel | None = None,
+    ):
         self._events = events
         self._on_unread_close = on_unread_close
+        self._cancel = cancel
         self._read = self._closed = False
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel()
 
     def __iter__(self) -> ReplyStream:
         return self
@@ -262,6 +276,7 @@ def _send(
         stream_owner=store.stream_owner(),  # this process: a sibling starting up leaves the reply alone
     )
     first_row = store.add_message(conversation_id, "assistant", "", choice_index=first_choice, **reply_fields)
+    cancel = Cancel()
     events = _stream_reply(
         store,
         client,
@@ -272,8 +287,11 @@ def _send(
         reply_fields,
         write_interval_s,
         first_choice,
+        cancel,
     )
-    return ReplyStream(events, on_unread_close=lambda: store.update_message(first_row, status=STOPPED))
+    return ReplyStream(
+        events, on_unread_close=lambda: store.update_message(first_row, status=STOPPED), cancel=cancel
+    )
 
 
 def _stream_reply(
@@ -286,6 +304,7 @@ def _stream_reply(
     reply_fields: dict,
     write_interval_s: float,
     first_choice: int = 0,
+    cancel: Cancel | None = None,
 ) -> Generator[Event, None, None]:
     """Stream the request, rewriting the reply's rows as it grows; the finally stores what arrived.
 
@@ -305,7 +324,7 @@ def _stream_reply(
                 message_id, content="".join(texts[choice]), reasoning="".join(reasoning[choice]), **extra
             )
 
-    stream = client.stream(request)
+    stream = client.stream(request, cancel)
     finished = False
     may_retry = True  # a parameter the server refuses is taken out and the request sent again, once
     started = last_write = time.monotonic()
@@ -357,7 +376,7 @@ def _stream_reply(
                 )
             may_retry = False
             yield ParamDropped(name, note, request.body)
-            stream = client.stream(request)
+            stream = client.stream(request, cancel)
     finally:
         stream.close()
         if not finished:

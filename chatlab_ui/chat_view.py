@@ -9,7 +9,7 @@ from itertools import groupby
 
 import streamlit as st
 
-from chatlab.events import Event, KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta
+from chatlab.events import Event, KeyNotice, ParamDropped, ReasoningDelta, StreamDone, StreamError, TextDelta
 from chatlab.safe_markdown import without_images
 from chatlab.store import ERROR, INTERRUPTED, STOPPED, STREAMING, Message, Store, TokenInfo
 from chatlab.usage import describe_reply
@@ -171,6 +171,9 @@ def stream_reply(events: Iterable[Event]) -> StreamDone | None:
 
     area(0)[1].markdown("▌")
     for event in events:
+        if event is None:  # a live reply's heartbeat: touch the page, so a click on Stop reaches this run
+            area(0)[1].markdown(display_text("".join(texts[0])) + "▌")
+            continue
         if isinstance(event, TextDelta):
             area(event.choice)
             texts[event.choice].append(event.text)
@@ -179,6 +182,8 @@ def stream_reply(events: Iterable[Event]) -> StreamDone | None:
             reasoning[event.choice].append(event.text)
         elif isinstance(event, KeyNotice):
             st.toast(event.message, icon=":material/key:")
+        elif isinstance(event, ParamDropped):
+            st.toast(without_images(event.note), icon=":material/info:")
         elif isinstance(event, StreamError):
             st.error(without_images(event.message), icon=":material/error:")
         elif isinstance(event, StreamDone):

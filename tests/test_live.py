@@ -86,3 +86,21 @@ def test_a_stream_that_raises_is_reported_not_lost(live):
     reply = live.start("k", broken)
     assert reply.wait(5)
     assert isinstance(reply.failure, RuntimeError) and text_of(reply.events) == "a"
+
+
+def test_stop_ends_a_reply_the_server_holds_silent(tmp_path, fake_openai, fake_endpoint, live):
+    """Stop must not wait for the next chunk: a held reply (a model thinking for minutes) stops now."""
+    store = Store(tmp_path / "h.sqlite3")
+    cid = store.create_conversation()
+    never = threading.Event()
+    fake_openai.script(Reply(text="first words, then silence", chunk_chars=6, hold=never, hold_after=2))
+    reply = live.start(cid, lambda: send_turn(store, ChatClient(fake_endpoint), cid, SETTINGS, "hi"))
+    seen = []
+    for event in reply.follow():
+        if isinstance(event, TextDelta):
+            seen.append(event.text)
+            if len(seen) == 2:
+                reply.stop()
+    assert reply.wait(10)  # without the cancel it would hang until `never` is set
+    stopped = store.messages(cid)[-1]
+    assert (stopped.status, stopped.content) == (STOPPED, "".join(seen))

@@ -251,3 +251,35 @@ def search_history(page, query: str, expect: str | None = None, timeout_ms: int 
     box.fill(query)
     box.press("Enter")
     page.get_by_text(expect or f"match “{query}”").wait_for(timeout=timeout_ms)
+
+
+def set_temperature(page, target: float) -> None:
+    """Move the chat sidebar's Temperature slider to `target` with the keyboard (moving it ticks its box),
+    until the server has the value too: the preview of the next request says "temperature": target.
+
+    A step reruns the page, which may drop a key press or, on a busy machine, let it land late; so the loop
+    steps towards the target from whichever side the thumb is on, and is done only when the server agrees.
+    """
+    from playwright.sync_api import expect
+
+    thumb = page.locator("[data-testid=stSlider]").filter(has_text="Temperature").get_by_role("slider")
+    preview = page.locator("[data-testid=stExpander]").filter(has_text="What the next request will send")
+    preview.get_by_text("What the next request will send", exact=True).click()
+    want = f'"temperature": {target:g}'
+    for _ in range(40):
+        wait_until_idle(page)
+        shown = thumb.input_value()
+        if abs(float(shown) - target) < 1e-9:
+            try:
+                expect(preview).to_contain_text(want, timeout=10_000)
+                break
+            except AssertionError:
+                continue  # not on the server yet: look again
+        thumb.focus()
+        thumb.press("ArrowLeft" if float(shown) > target else "ArrowRight")
+        try:  # the step shows at once, then the page reruns
+            expect(thumb).not_to_have_value(shown, timeout=10_000)
+        except AssertionError:
+            pass  # dropped by a rerun: the loop looks again and presses again
+    assert abs(float(thumb.input_value()) - target) < 1e-9
+    expect(preview).to_contain_text(want)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from playwright.sync_api import expect
-
-from tests.browser.harness import send_chat, wait_until_idle
+from tests.browser.harness import send_chat, set_temperature, wait_until_idle
 
 
 def test_chat_twice_move_a_slider_and_download_the_csv(live_app, page):
@@ -20,30 +18,8 @@ def test_chat_twice_move_a_slider_and_download_the_csv(live_app, page):
     assert messages.count() == 2
     assert "word by word." in messages.nth(1).inner_text()
 
-    # Move the temperature slider with the keyboard: 1.00 -> 0.80 (4 steps of 0.05), one step at a time.
-    # A step reruns the page, which may drop a key press or, on a busy machine, let it land late; so the
-    # loop steps towards 0.80 from whichever side the thumb is on, and is done only when the server has
-    # the value too: the preview of the next request (built by the server) says "temperature": 0.8.
-    thumb = page.locator("[data-testid=stSlider]").filter(has_text="Temperature").get_by_role("slider")
-    preview = page.locator("[data-testid=stExpander]").filter(has_text="What the next request will send")
-    preview.get_by_text("What the next request will send", exact=True).click()
-    for _ in range(20):
-        wait_until_idle(page)
-        shown = thumb.input_value()
-        if abs(float(shown) - 0.8) < 1e-9:
-            try:
-                expect(preview).to_contain_text('"temperature": 0.8', timeout=10_000)
-                break
-            except AssertionError:
-                continue  # not on the server yet: look again
-        thumb.focus()
-        thumb.press("ArrowLeft" if float(shown) > 0.8 else "ArrowRight")
-        try:  # the step shows at once, then the page reruns
-            expect(thumb).not_to_have_value(shown, timeout=10_000)
-        except AssertionError:
-            pass  # dropped by a rerun: the loop looks again and presses again
-    assert float(thumb.input_value()) == 0.8
-    expect(preview).to_contain_text('"temperature": 0.8')
+    # Move the temperature slider with the keyboard to 0.80, until the server's preview has it too.
+    set_temperature(page, 0.8)
 
     send_chat(page, "Second message, 你好")
     assert messages.count() == 4

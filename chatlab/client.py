@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import inspect
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -398,7 +399,7 @@ class Cancel:
         with self._lock:
             response = self._response
         if response is not None:
-            response.close()
+            _drop_connection(response)
 
     def is_set(self) -> bool:
         return self._set.is_set()
@@ -408,7 +409,18 @@ class Cancel:
         with self._lock:
             self._response = response
         if self._set.is_set():
-            response.close()
+            _drop_connection(response)
+
+
+def _drop_connection(response) -> None:
+    """Closes a stream another thread is reading. Closing the httpx response alone does not wake a read
+    blocked on the socket, so the socket is shut down first: the blocked read then returns at once."""
+    try:
+        network_stream = response.response.extensions["network_stream"]
+        network_stream.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+    except (AttributeError, KeyError, OSError):
+        pass  # already closed, or a transport without a socket: closing below is all there is to do
+    response.close()
 
 
 def _bill_partial(pool: KeyPool | None, key: str | None, response, final_usage) -> None:

@@ -130,7 +130,13 @@ def plan_context(stored: Sequence[Message], settings: TurnSettings, user_text: s
 
 def plan_request(settings: TurnSettings, window: ContextWindow) -> Request:
     """The request these settings send with this context (the preview shows exactly this)."""
-    return build_request(settings.model, window.messages, settings.params, capabilities=settings.capabilities)
+    return build_request(
+        settings.model,
+        window.messages,
+        settings.params,
+        capabilities=settings.capabilities,
+        protocol=settings.protocol,
+    )
 
 
 def title_from(text: str) -> str:

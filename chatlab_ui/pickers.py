@@ -7,7 +7,7 @@ import streamlit as st
 from chatlab.client import ChatClient
 from chatlab.endpoint import Endpoint
 from chatlab.models import chat_models, default_model
-from chatlab.request import CHAT, PROTOCOLS
+from chatlab.request import CHAT, PROTOCOLS, RESPONSES
 from chatlab.roles import Role
 from chatlab.safe_markdown import without_images
 from chatlab_ui.page_keys import PageKeys
@@ -79,6 +79,9 @@ def model_picker(keys: PageKeys, client: ChatClient, endpoint: Endpoint, *, disa
     return (model or current).strip()
 
 
+_API_NAMES = {CHAT: "Chat Completions", RESPONSES: "Responses"}
+
+
 def protocol_picker(keys: PageKeys, endpoint: Endpoint, *, disabled: bool) -> str:
     """Which API the requests go through: Chat Completions, or the Responses API some models need."""
     key = keys("protocol")
@@ -88,7 +91,7 @@ def protocol_picker(keys: PageKeys, endpoint: Endpoint, *, disabled: bool) -> st
             "API",
             list(PROTOCOLS),
             key=key,
-            format_func=lambda p: "Chat Completions" if p == CHAT else "Responses",
+            format_func=_API_NAMES.get,
             disabled=disabled,
             help="Chat Completions (/v1/chat/completions) is what most OpenAI-compatible servers speak. "
             "The Responses API (/v1/responses) is what OpenAI now recommends; some models are served only "

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from chatlab.prices import format_usd
-from chatlab.store import ReplyMetrics, Store
+from chatlab.store import ERROR, ReplyMetrics, Store
 from chatlab.usage import totals, turn_usage
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.tables import table
@@ -62,11 +62,24 @@ def usage_table(replies: Sequence[ReplyMetrics], keys: PageKeys) -> None:
             "Choices": [r.choices for r in rows],
         }
     )
+    # A request refused before any token costs nothing: say so rather than leave the cells blank.
+    frame.insert(
+        4, "Billed", ["not billed" if r.prompt_tokens is None and r.status == ERROR else "" for r in rows]
+    )
+    # Reasoning models think in tokens billed as completion tokens; prompt caches make some prompts cheaper.
+    if any(r.reasoning_tokens for r in rows):
+        frame.insert(4, "Reasoning tokens", [r.reasoning_tokens for r in rows])
+    if any(r.cached_tokens for r in rows):
+        frame.insert(3, "Cached prompt tokens", [r.cached_tokens for r in rows])
     sums = totals(rows)
     a, b, c, d = st.columns(4)
     a.metric("Turns", sums.turns)
     b.metric("Prompt tokens", f"{sums.prompt_tokens:,}" + (" *" if sums.estimated else ""))
-    c.metric("Completion tokens", f"{sums.completion_tokens:,}" + (" *" if sums.estimated else ""))
+    c.metric(
+        "Completion tokens",
+        f"{sums.completion_tokens:,}" + (" *" if sums.estimated else ""),
+        help=f"{sums.reasoning_tokens:,} of them reasoning" if sums.reasoning_tokens else None,
+    )
     if sums.cost_usd is None:
         cost, cost_help = "—", "No model in this conversation has a known price (see chatlab/prices.yaml)."
     elif sums.cost_complete:

@@ -15,6 +15,7 @@ from chatlab_ui.chat.conversation import (
     start_conversation,
     visible_messages,
 )
+from chatlab_ui.chat.hints import failure_hint
 from chatlab_ui.chat.live_reply import arriving_elsewhere, follow_reply, live_key, start_reply
 from chatlab_ui.chat.queue import large_message_prompt, queue_message, retry_turn
 from chatlab_ui.chat.sidebar import chat_sidebar
@@ -96,6 +97,7 @@ if following:
     follow_reply(live, P)  # until it ends; a reload or a click only stops the watching, not the reply
     st.rerun()
 arriving_elsewhere(store, messages)
+failure_hint(messages, client)
 if messages and not busy:
     transcript_panel.downloads(store, conversation_id, P)
 large_message_prompt(P)

@@ -149,8 +149,14 @@ def _top_k(body: dict) -> int | None:
 
 
 def _prompt_words(body: dict) -> int:
-    total = 0
-    for message in body.get("messages") or ():
+    """Words in the prompt, standing for its tokens: Chat Completions' messages, or the Responses API's
+    instructions and input (a plain string or a list of items)."""
+    items = body.get("messages")
+    if items is None:
+        given = body.get("input")
+        items = [{"content": given}] if isinstance(given, str) else (given or [])
+    total = len(str(body.get("instructions") or "").split())
+    for message in items:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):  # content parts
             content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))

@@ -270,7 +270,7 @@ def test_a_reply_still_streaming_elsewhere_is_read_again_on_every_rerun(app_env)
     at.run()
     # Still arriving elsewhere: drawn from the database with a cursor, and it says so.
     assert any(m.value == "Once upon▌" for m in at.markdown)
-    assert any("streamed by another Chat Lab process" in c.value for c in at.caption)
+    assert any("still arriving, streamed by another Chat Lab process" in c.value for c in at.caption)
     store.update_message(reply, content="Once upon a time", status="complete", finish_reason="stop")
     at.run()
     assert any(m.value == "Once upon a time" for m in at.markdown)

@@ -221,3 +221,15 @@ def test_a_reply_closed_before_it_is_read_is_stopped_not_left_streaming(store, c
     stream.close()
     assert store.messages(cid)[-1].status == STOPPED
     assert fake_openai.chat_requests == []  # nothing was sent
+
+
+def test_a_turn_over_the_responses_api_is_planned_sent_and_stored_as_such(store, client, fake_openai):
+    from chatlab.request import RESPONSES
+
+    cid = store.create_conversation()
+    settings = TurnSettings(model="gpt-4o-mini", system_prompt="Be brief.", protocol=RESPONSES)
+    run(send_turn(store, client, cid, settings, "hello"))
+    sent = fake_openai.requests[-1]
+    assert sent.path == "/v1/responses" and sent.body["input"][-1] == {"role": "user", "content": "hello"}
+    reply = store.messages(cid)[-1]
+    assert reply.status == COMPLETE and reply.request == sent.body and reply.content

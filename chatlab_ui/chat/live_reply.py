@@ -69,5 +69,5 @@ def _watch(store: Store, message_id: int) -> None:
     reply = store.get_message(message_id)
     if reply is None or reply.status != STREAMING:
         st.rerun(scope="app")  # finished: the whole page shows it as stored
-    st.caption("⏳ Still arriving, streamed by another Chat Lab process; this redraws itself.")
+    st.caption("⏳ This reply is still arriving, streamed by another Chat Lab process; it redraws itself.")
     st.markdown(display_text(reply.content) + "▌")

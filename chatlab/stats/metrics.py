@@ -46,6 +46,9 @@ METRICS: dict[str, Metric] = {
     for m in (
         Metric("completion_tokens", "Completion tokens", MEAN, COUNT, "tokens", "longer", "shorter"),
         Metric("reply_chars", "Reply characters", MEAN, COUNT, "characters", "longer", "shorter"),
+        Metric(
+            "reasoning_tokens", "Reasoning tokens", MEAN, COUNT, "tokens", "more reasoning", "less reasoning"
+        ),
         Metric("duration_s", "Latency", MEAN, SECONDS, "", "slower", "faster"),
         Metric("ttft_s", "First token", MEAN, SECONDS, "", "slower to start", "quicker to start"),
         Metric("tokens_per_s", "Tokens/s", MEAN, RATE, "tokens/s", "faster generation", "slower generation"),

@@ -16,7 +16,7 @@ def sweep_page() -> AppTest:
 def test_page_loads_and_describes_the_planned_sweep(app_env):
     at = sweep_page().run()
     assert not at.exception
-    assert any("4 settings × 3 samples = 12 replies in 12 requests" in c.value for c in at.caption)
+    assert any("4 settings × 5 samples = 20 replies in 20 requests" in c.value for c in at.caption)
 
 
 def test_a_two_axis_sweep_sends_every_combination_and_shows_statistics(app_env):
@@ -30,7 +30,7 @@ def test_a_two_axis_sweep_sends_every_combination_and_shows_statistics(app_env):
     combos = sorted((r.body["temperature"], r.body["top_p"]) for r in app_env.chat_requests)
     assert combos == sorted([(t, p) for t in (0, 1) for p in (0.5, 1) for _ in range(2)])
     assert any("Done: 8 samples" in s.value for s in at.success)
-    summary = next(f.value for f in at.dataframe if "Distinct-1" in f.value.columns)
+    summary = next(f.value for f in at.dataframe if "Tokens (median)" in f.value.columns)
     assert len(summary) == 4 and set(summary["Samples"]) == {2}
 
 

@@ -38,5 +38,6 @@ def run_status(progress: Progress, noun: str) -> None:
         st.success(f"Done: {done} {noun}.", icon=":material/check_circle:")
     else:
         st.warning(
-            f"Cancelled: {done} of {total} {noun} finished and are kept below.", icon=":material/cancel:"
+            f"{progress.stopped}: {done} of {total} {noun} finished and are kept below.",
+            icon=":material/cancel:",
         )

@@ -84,7 +84,7 @@ def meter_form(keys: PageKeys, setup: Setup, *, busy: bool) -> MeterRun | None:
     )
     st.caption(
         f"{2 * runs} requests to {escape_markdown(spec.model)} with {escape_markdown(params.describe())}: "
-        f"{runs} without a seed, then {runs} with seed {seed:,}. Estimated: {cost.describe()}"
+        f"{runs} without a seed, then {runs} with seed {seed}. Estimated: {cost.describe()}"
     )
     if params.temperature == 0:
         st.info(
@@ -141,7 +141,7 @@ def _arms_table(results: MeterResults, keys: PageKeys) -> None:
                 "system_fingerprint",
                 "Failed or cut",
             ],
-            f"With seed {report.spec.seed:,}": column(report.seeded),
+            f"With seed {report.spec.seed}": column(report.seeded),
             "Without a seed": column(report.unseeded),
         }
     )
@@ -177,7 +177,7 @@ def meter_results(results: MeterResults, keys: PageKeys) -> None:
     _arms_table(results, keys)
     for arm, title in (
         (report.unseeded, "Without a seed"),
-        (report.seeded, f"With seed {report.spec.seed:,}"),
+        (report.seeded, f"With seed {report.spec.seed}"),
     ):
         if arm.divergence is not None:
             _divergence(title, arm.divergence)

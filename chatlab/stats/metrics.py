@@ -177,9 +177,14 @@ def _bracket(low: float | None, high: float | None, times: float, decimals: int)
 
 
 def format_p(p: float) -> str:
-    """ "p < 0.001", "p = 0.003", "p = 0.04", "p = 0.41", "p = 1"."""
+    """ "p < 0.001", "p = 0.003", "p = 0.04", "p = 0.0497", "p = 0.41", "p = 1".
+
+    Near 0.05 a third digit shows which side of the line p falls on: 0.0497 read as "p = 0.05" would
+    look like no difference while the verdict says there is one."""
     if p < 0.001:
         return "p < 0.001"
     if p >= 0.995:
         return "p = 1"
+    if 0.045 <= p < 0.055:
+        return f"p = {p:.3g}"
     return f"p = {p:.2g}" if p < 0.01 else f"p = {p:.2f}".rstrip("0").rstrip(".")

@@ -110,7 +110,9 @@ with depth_tab:
             about=f"Replayed {pending.source.origin}: {pending.source.describe()}.",
         )
         wait_for_offline(endpoint)
-        depths = depth_ablation(client, pending.source, pending.turns, max_workers=setup.workers)
+        depths = depth_ablation(
+            client, pending.source, pending.turns, max_workers=setup.workers, cancel=progress.cancel
+        )
         run_with_progress(progress, depths, "depths", P.child("ablation", "progress"))
         st.rerun()
     if progress := st.session_state.get(P("ablation", "results")):

@@ -85,7 +85,8 @@ def interval_chart(
     points = base.mark_line(point=alt.OverlayMarkDef(size=50, **single), **single).encode(
         y=alt.Y("mean:Q", title=None, axis=y_axis)
     )
-    bars = base.mark_errorbar(ticks=True, **single).encode(
+    # Ticks of a fixed width: on a categorical axis they would otherwise span the whole category.
+    bars = base.mark_errorbar(ticks=alt.MarkConfig(size=10), **single).encode(
         y=alt.Y("ci_low:Q", title=None, axis=y_axis), y2="ci_high:Q"
     )
     return alt.layer(bars, points).properties(title=title, height=170)

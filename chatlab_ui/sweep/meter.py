@@ -3,6 +3,8 @@ then how many replies were byte-identical, where they first differ, the fingerpr
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import streamlit as st
 
@@ -26,6 +28,7 @@ from chatlab.store import Store
 from chatlab.sweep.table import csv_bytes
 from chatlab.tokens import count_message_tokens
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.sweep.progress import cancel_button
 from chatlab_ui.sweep.setup import Setup
 from chatlab_ui.sweep.state import MeterResults, MeterRun
 from chatlab_ui.tables import table, table_with_csv
@@ -96,13 +99,14 @@ def meter_form(keys: PageKeys, setup: Setup, *, busy: bool) -> MeterRun | None:
 
 
 def run_stored_meter(store: Store, client, spec: MeterSpec, keys: PageKeys, *, workers: int) -> MeterResults:
-    """Run the meter, storing each reply as it arrives, with a progress bar and Cancel (a click reruns the
-    page, which stops the run: what finished is stored, and the page reopens it from the store)."""
+    """Run the meter, storing each reply as it arrives, with a progress bar and Cancel (what finished is
+    kept; the page's address names the stored run, so a reload reopens it)."""
     run_id = start_meter_run(store, spec)
     st.query_params["meter"] = run_id  # a reload, or a cancel, reopens this run from the store
     total = 2 * spec.runs
     bar = st.progress(0.0, text=f"0 of {total} replies")
-    st.button("Cancel", key=keys("cancel"), icon=":material/cancel:", help="Finished replies are kept.")
+    cancel = threading.Event()
+    cancel_button(cancel, keys)
     arrived = []
 
     def on_reply(reply) -> None:
@@ -112,11 +116,11 @@ def run_stored_meter(store: Store, client, spec: MeterSpec, keys: PageKeys, *, w
 
     finished = False
     try:
-        report = run_meter(client, spec, max_workers=workers, on_reply=on_reply)
-        finished = True
+        report = run_meter(client, spec, max_workers=workers, cancel=cancel, on_reply=on_reply)
+        finished = not cancel.is_set()
     finally:
         finish_meter_run(store, run_id, cancelled=not finished)
-    return MeterResults(report, run_id)
+    return MeterResults(report, run_id, finished=finished)
 
 
 def _arms_table(results: MeterResults, keys: PageKeys) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from chatlab.determinism import MeterReport, MeterSpec
@@ -47,6 +48,7 @@ class Progress:
     total: int
     items: list = field(default_factory=list)
     finished: bool = False
+    cancel: threading.Event = field(default_factory=threading.Event, repr=False)  # Cancel sets it
     about: str = ""  # what the run was, in words (an ablation: what it replayed and with which settings)
     stopped: str = "Cancelled"  # how an unfinished run is described ("Interrupted" for a stored one)
 

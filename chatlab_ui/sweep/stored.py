@@ -34,7 +34,11 @@ def _run(
     store: Store, client, spec: SweepSpec, sweep_id: str, progress: Progress, keys, workers: int
 ) -> None:
     samples: Iterator = run_sweep(
-        client, spec, max_workers=workers, on_sample=partial(save_sample, store, sweep_id, spec)
+        client,
+        spec,
+        max_workers=workers,
+        cancel=progress.cancel,
+        on_sample=partial(save_sample, store, sweep_id, spec),
     )
     try:
         run_with_progress(progress, samples, "samples", keys)

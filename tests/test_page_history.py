@@ -172,6 +172,9 @@ def test_sweeps_and_determinism_runs_are_listed_beside_conversations(app_env):
     assert any(c.value.startswith("2 conversations and 2 runs.") for c in at.caption)
     at.selectbox(key="history.kind").set_value("Sweeps").run()
     assert list(history_table(at).value["Title"]) == ["temperature: Tell me about cats"]
+    at.text_input(key="history.query").set_value("cats").run()
+    assert any("Search reads the messages of chats and comparisons" in i.value for i in at.info)
+    at.text_input(key="history.query").set_value("").run()
     at.selectbox(key="history.kind").set_value("Chats").run()
     assert "sweep" not in set(history_table(at).value["Kind"])
 

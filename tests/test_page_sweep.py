@@ -349,3 +349,24 @@ def test_the_determinism_meter_against_the_offline_model(app_env, monkeypatch):
     finally:
         if offline._server is not None:
             offline._server.stop()
+
+
+def test_statistics_are_worked_out_once_per_baseline_not_on_every_rerun(app_env, monkeypatch):
+    import chatlab_ui.sweep.statistics as page_statistics
+
+    baselines = []
+    real = page_statistics.statistics
+
+    def counted(samples, spec, baseline=None):
+        baselines.append(baseline)
+        return real(samples, spec, baseline)
+
+    monkeypatch.setattr(page_statistics, "statistics", counted)
+    at = run_sweep_page(sweep_page().run(), "0, 1", 4)
+    assert baselines == [(("temperature", 0.0),)]
+    at.text_area(key="sweep.prompt").set_value("Another prompt, not yet run").run()  # any rerun
+    at.run()
+    assert len(baselines) == 1
+    at.selectbox(key="sweep.result.baseline").set_value("temperature=1").run()
+    at.selectbox(key="sweep.result.baseline").set_value("temperature=0").run()
+    assert baselines == [(("temperature", 0.0),), (("temperature", 1.0),)]  # the first one was kept

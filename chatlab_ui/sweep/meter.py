@@ -149,7 +149,8 @@ def _arms_table(results: MeterResults, keys: PageKeys) -> None:
             "Without a seed": column(report.unseeded),
         }
     )
-    table(frame.astype(str), key=keys("arms"))
+    shown = frame.map(lambda v: None if v is None else str(v))  # one text column each; "—" for none
+    table(shown, key=keys("arms"))
 
 
 def _divergence(title: str, where: Divergence) -> None:

@@ -62,6 +62,14 @@ def _known(frame: pd.DataFrame, headings: dict[str, str]) -> list[str]:
     return [c for c in headings if c in ALWAYS_SHOWN or frame[c].notna().any()]
 
 
+def cached(results: SweepResults, name: str, make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """A table of the results, made once per number of samples (a rerun that changes nothing reuses it)."""
+    key = (name, len(results.samples))
+    if key not in results.cache:
+        results.cache[key] = make()
+    return results.cache[key]
+
+
 def _failures(results: SweepResults) -> None:
     failed = [s for s in results.samples if not s.ok]
     if not failed:
@@ -105,11 +113,11 @@ def sweep_results(
     with differences:
         differences_table(stats, keys)
     with summary_tab:
-        summary = summarize(samples, spec)
+        summary = cached(results, "summary", lambda: summarize(samples, spec))
         shown = [*spec.axis_names, *_known(summary, SUMMARY_HEADINGS)]
         table(summary[shown].rename(columns=SUMMARY_HEADINGS), key=keys("summary"))
     with every:
-        frame = samples_frame(samples, spec)
+        frame = cached(results, "samples", lambda: samples_frame(samples, spec))
         table_with_csv(
             frame[[*spec.axis_names, *_known(frame, SAMPLE_HEADINGS)]].rename(columns=SAMPLE_HEADINGS),
             lambda: csv_bytes(frame),

@@ -177,6 +177,14 @@ def meter_results(results: MeterResults, keys: PageKeys) -> None:
             "kept below.",
             icon=":material/cancel:",
         )
+    spec = report.spec
+    question = next((m.get("content") or "" for m in reversed(spec.messages) if m.get("role") == "user"), "")
+    question = " ".join(str(question).split())
+    st.caption(
+        f"Run {escape_markdown(results.run_id or '')}: “{escape_markdown(question[:120])}” sent {spec.runs} times "
+        f"without a seed and {spec.runs} times with seed {spec.seed} to {escape_markdown(spec.model)}, with "
+        f"{escape_markdown(spec.params.without('seed').describe())}."
+    )
     sentence = report.verdict[:1].upper() + report.verdict[1:]
     {True: st.success, False: st.warning}.get(report.seed_honoured, st.info)(escape_markdown(sentence))
     _arms_table(results, keys)

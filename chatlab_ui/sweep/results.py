@@ -89,10 +89,14 @@ def sweep_results(
     run_status(results.progress, "samples")
     if not samples:
         return
+    prompt = " ".join(spec.prompt.split())
+    about = (
+        f"“{escape_markdown(prompt[:120])}” to {escape_markdown(spec.model)}, {spec.samples} samples per setting, "
+        f"fixed: {escape_markdown(spec.base_params.describe())}."
+    )
     if results.sweep_id:
-        st.caption(
-            f"Stored as “{escape_markdown(results.title)}”: History lists it, and this page's address reopens it."
-        )
+        about += f" Stored as “{escape_markdown(results.title)}”: History lists it; this page's address reopens it."
+    st.caption(about)
     _failures(results)
     if note := sample_count_note(samples):
         st.info(note, icon=":material/balance:")

@@ -10,6 +10,7 @@ from chatlab.safe_markdown import escape_markdown
 from chatlab.store import METER, SWEEP, RunSummary, Store
 from chatlab.sweep.saved import export_files, load_sweep
 from chatlab.sweep.table import csv_bytes
+from chatlab_ui.history.confirm import delete_with_confirmation
 from chatlab_ui.history.table import RUN_NAMES, RUN_STATUS, forget_selection, run_contents
 from chatlab_ui.navigation import SWEEP as SWEEP_PAGE
 from chatlab_ui.notice import keep
@@ -89,24 +90,12 @@ def run_actions(store: Store, run: RunSummary, page_keys: PageKeys) -> None:
                 on_click=lambda: store.rename_run(run.kind, run.id, title.strip()),
             )
         _downloads(store, run, keys)
-        confirm_key = keys("confirm_delete", run.id)
-        if st.session_state.get(confirm_key):
-            st.warning(
+        delete_with_confirmation(
+            keys,
+            run.id,
+            lambda: (
                 f"Delete {RUN_NAMES[run.kind]} {_title(run)} and its {run_contents(run)}? This cannot be undone."
-            )
-            yes, no = st.columns(2)
-            yes.button(
-                "Delete for good",
-                type="primary",
-                key=keys("delete", "yes"),
-                on_click=_delete,
-                args=(store, run, page_keys),
-            )
-            no.button("Keep it", key=keys("delete", "no"), on_click=lambda: st.session_state.pop(confirm_key))
-        else:
-            st.button(
-                "Delete…",
-                key=keys("delete"),
-                icon=":material/delete:",
-                on_click=lambda: st.session_state.update({confirm_key: True}),
-            )
+            ),
+            _delete,
+            (store, run, page_keys),
+        )

@@ -21,6 +21,7 @@ from chatlab_ui.sweep.state import AblationRun, SweepRun
 
 NO_AXIS = "(none)"
 DEFAULT_SAMPLES = 5  # enough for a p-value (chatlab.stats.MIN_SAMPLES), cheap enough to try
+DEFAULT_PROMPT = "Write a one-sentence story about a lighthouse keeper."
 
 
 def axis_inputs(keys: PageKeys, label: str, *, optional: bool, default: str, disabled: bool):
@@ -74,13 +75,10 @@ def context_picker(store: Store, key: str, *, disabled: bool, label: str) -> tup
 
 def sweep_form(store: Store, keys: PageKeys, setup: Setup, *, busy: bool) -> SweepRun | None:
     """The sweep's inputs, what they plan (settings × samples = replies in requests) and what that costs."""
-    prompt = st.text_area(
-        "Prompt",
-        "Write a one-sentence story about a lighthouse keeper.",
-        key=keys("prompt"),
-        disabled=busy,
-        height=90,
-    )
+    # Defaults go through session state: a reopened sweep (chatlab_ui.sweep.stored) sets these keys.
+    st.session_state.setdefault(keys("prompt"), DEFAULT_PROMPT)
+    st.session_state.setdefault(keys("samples"), DEFAULT_SAMPLES)
+    prompt = st.text_area("Prompt", key=keys("prompt"), disabled=busy, height=90)
     _, history = context_picker(
         store, keys("context"), disabled=busy, label="Conversation context (optional)"
     )
@@ -95,7 +93,6 @@ def sweep_form(store: Store, keys: PageKeys, setup: Setup, *, busy: bool) -> Swe
         "Samples per setting",
         1,
         MAX_SAMPLES,
-        DEFAULT_SAMPLES,
         key=keys("samples"),
         disabled=busy,
         help=f"A difference can be shown only with at least {MIN_SAMPLES} replies per setting; with 10 or "

@@ -1,12 +1,15 @@
-"""Every stored conversation: full-text search, reopen, rename, export, import, delete."""
+"""Every stored conversation, sweep and determinism run: full-text search, reopen, rename, export,
+import, delete."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from chatlab.store import RunSummary
 from chatlab_ui.history.actions import conversation_actions
+from chatlab_ui.history.runs import run_actions
 from chatlab_ui.history.search import search_results
-from chatlab_ui.history.table import KINDS, conversation_table, listing
+from chatlab_ui.history.table import KINDS, conversation_table, listing, run_listing
 from chatlab_ui.history.transfer import export_all, import_files
 from chatlab_ui.navigation import require_frame
 from chatlab_ui.notice import show as show_notice
@@ -28,9 +31,12 @@ summaries = listing(store, KINDS[kind_name])  # once per run: the table, the hit
 if query.strip():
     search_results(store, query.strip(), KINDS[kind_name], summaries)
 else:
-    selected = conversation_table(store, summaries, kind_name, P)
-    if selected:
-        conversation_actions(store, selected, P)
+    runs = run_listing(store, KINDS[kind_name])  # sweeps and determinism runs, listed beside them
+    selected = conversation_table(store, summaries, runs, kind_name, P)
+    if isinstance(selected, RunSummary):
+        run_actions(store, selected, P)
+    elif selected is not None:
+        conversation_actions(store, selected.id, P)
 
 with st.sidebar:
     export_all(store, summaries, P)

@@ -1,12 +1,23 @@
 """The History page under AppTest: list, search with highlights, rename, export, delete with confirmation."""
 
+import io
 import os
+import re
+from functools import partial
 from pathlib import Path
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
+from chatlab.client import ChatClient
+from chatlab.determinism import MeterSpec, finish_meter_run, run_meter, save_reply, start_meter_run
+from chatlab.endpoint import Endpoint
 from chatlab.safe_markdown import escape_markdown
-from chatlab.store import Store
+from chatlab.store import SWEEP, Store
+from chatlab.sweep.plan import SweepSpec
+from chatlab.sweep.run import run_sweep
+from chatlab.sweep.saved import export_files, finish_sweep, load_sweep, save_sample, start_sweep
+from tests.fake_openai import Reply, seeded_replies
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -31,6 +42,11 @@ def seed_store() -> tuple[Store, str, str]:
     code = store.create_conversation("Code review")
     store.add_message(code, "user", "Review my recursion")
     return store, weather, code
+
+
+def plain(markdown: str) -> str:
+    """Markdown as it reads, escapes dropped."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def history_table(at: AppTest):
@@ -111,3 +127,113 @@ def test_imports_lead_the_list_marked_imported_with_their_import_time(app_env):
     assert list(table["Kind"]) == ["chat · imported", "chat · imported", "chat", "chat"]
     newest = store.get_conversation(imports[-1]).imported_at
     assert table["Updated"].iloc[0] == newest[:16].replace("T", " ")
+
+
+# ---- sweeps and determinism runs ----------------------------------------------------------------------
+
+
+def seed_runs(fake) -> tuple[Store, str, str]:
+    """A stored sweep of 8 samples (one failed) and a stored determinism run of 4 replies, made for real
+    against the fake server, beside a chat."""
+    store, _, _ = seed_store()
+    client = ChatClient(Endpoint(base_url=fake.base_url, api_keys=("sk-test",), max_retries=0))
+    calls = []
+
+    def one_fails(request):
+        calls.append(request)
+        return Reply(status=500, error_message="boom") if len(calls) == 2 else None
+
+    fake.script_fn(one_fails)
+    spec = SweepSpec(
+        model="gpt-4o-mini", prompt="Tell me about cats", axes=(("temperature", (0.0, 1.0)),), samples=4
+    )
+    sweep_id = start_sweep(store, spec)
+    list(run_sweep(client, spec, max_workers=1, on_sample=partial(save_sample, store, sweep_id, spec)))
+    finish_sweep(store, sweep_id)
+    fake.script_fn(seeded_replies())
+    meter = MeterSpec(model="gpt-4o-mini", messages=({"role": "user", "content": "Tell a story."},), runs=2)
+    meter_id = start_meter_run(store, meter)
+    run_meter(client, meter, on_reply=partial(save_reply, store, meter_id))
+    finish_meter_run(store, meter_id, cancelled=True)
+    client.close()
+    return store, sweep_id, meter_id
+
+
+def test_sweeps_and_determinism_runs_are_listed_beside_conversations(app_env):
+    store, sweep_id, meter_id = seed_runs(app_env)
+    at = history_page().run()
+    assert not at.exception
+    table = history_table(at).value.set_index("Title")
+    assert table.loc["temperature: Tell me about cats", "Kind"] == "sweep"
+    assert table.loc["temperature: Tell me about cats", "Contents"] == "8 samples, 1 failed"
+    assert table.loc["Determinism: Tell a story.", "Kind"] == "determinism run · cancelled"
+    assert table.loc["Determinism: Tell a story.", "Contents"] == "4 replies"
+    assert table.loc["Weather chat", "Contents"] == "2 messages"
+    assert any(c.value.startswith("2 conversations and 2 runs.") for c in at.caption)
+    at.selectbox(key="history.kind").set_value("Sweeps").run()
+    assert list(history_table(at).value["Title"]) == ["temperature: Tell me about cats"]
+    at.text_input(key="history.query").set_value("cats").run()
+    assert any("Search reads the messages of chats and comparisons" in i.value for i in at.info)
+    at.text_input(key="history.query").set_value("").run()
+    at.selectbox(key="history.kind").set_value("Chats").run()
+    assert "sweep" not in set(history_table(at).value["Kind"])
+
+
+def test_a_sweep_opens_on_the_sweep_page_renames_exports_and_deletes_with_confirmation(app_env):
+    store, sweep_id, _ = seed_runs(app_env)
+    at = history_page().run()
+    select(at, "temperature: Tell me about cats")
+    assert plain(at.subheader[0].value) == "temperature: Tell me about cats"
+    [link] = at.get("page_link")
+    assert link.proto.page == "Parameter_sweep" and link.proto.query_string == f"sweep={sweep_id}"
+    downloads = {b.key: b.proto.label for b in at.get("download_button") if b.key.startswith("history.run.")}
+    assert set(downloads) == {"history.run.export.samples", "history.run.export.statistics"}
+    # What the statistics download holds: one row per setting × metric, differences on the other setting.
+    stats = pd.read_csv(
+        io.BytesIO(export_files(load_sweep(store, sweep_id))[f"sweep-{sweep_id}-statistics.csv"])
+    )
+    for column in (
+        "n",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "p_value",
+        "p_holm",
+    ):
+        assert column in stats.columns
+    assert (
+        stats.loc[stats["baseline"], "diff"].isna().all()
+        and stats.loc[~stats["baseline"], "diff"].notna().any()
+    )
+
+    at.text_input(key=f"history.run.title.{sweep_id}").set_value("Cats at two temperatures").run()
+    at.button(key="history.run.rename").click().run()
+    assert store.get_run(SWEEP, sweep_id).title == "Cats at two temperatures"
+
+    at.button(key="history.run.delete").click().run()
+    assert plain(at.warning[0].value) == (
+        "Delete sweep “Cats at two temperatures” and its 8 samples, 1 failed? This cannot be undone."
+    )
+    assert store.get_run(SWEEP, sweep_id) is not None  # nothing deleted before confirming
+    at.button(key="history.run.delete.yes").click().run()
+    assert store.get_run(SWEEP, sweep_id) is None and store.run_rows(SWEEP, sweep_id) == []
+    assert [plain(s.value) for s in at.success] == [
+        "Deleted sweep “Cats at two temperatures” and its 8 samples, 1 failed."
+    ]
+    assert "Cats at two temperatures" not in list(history_table(at).value["Title"])
+    assert not at.subheader  # nothing selected after a delete
+
+
+def test_a_determinism_run_opens_on_the_meter_and_exports_its_replies(app_env):
+    store, _, meter_id = seed_runs(app_env)
+    at = history_page().run()
+    select(at, "Determinism: Tell a story.")
+    [link] = at.get("page_link")
+    assert link.proto.query_string == f"meter={meter_id}"
+    assert [b.key for b in at.get("download_button") if b.key.startswith("history.run.")] == [
+        "history.run.export.replies"
+    ]
+    assert any("cancelled" in c.value for c in at.caption)

@@ -74,6 +74,21 @@ def test_a_sweep_is_written_as_it_runs_and_reopens_the_same(store, client, fake_
     assert summary.cost_usd == pytest.approx(sum(s.cost_usd for s in samples if s.cost_usd is not None))
 
 
+def test_a_sweep_keeps_its_role_variables_and_their_values(store):
+    from chatlab.roles.variables import Variable
+
+    spec = SweepSpec(
+        model="gpt-4o-mini",
+        system_prompt="You review {{language}} code for ${Team}.",
+        prompt="Review this",
+        axes=(("temperature", (0.0, 1.0)),),
+        variables=(Variable("language", "Python", "The language"), Variable("Team")),
+        values={"Team": "the platform team"},
+    )
+    sweep_id = start_sweep(store, spec)
+    assert load_sweep(store, sweep_id).spec == spec  # a required value is not lost on the way
+
+
 def test_a_meter_run_is_stored_and_reopens_with_the_same_verdict(store, client, fake_openai):
     fake_openai.script_fn(seeded_replies())
     spec = MeterSpec(

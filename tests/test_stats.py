@@ -22,6 +22,7 @@ from chatlab.stats import (
     STAT_COLUMNS,
     compare_groups,
     format_difference,
+    format_p,
     method_note,
     noise_floor,
     samples_needed,
@@ -292,6 +293,16 @@ def test_numbers_are_written_for_people():
     assert format_difference(cost, 0.000123, 0.0001, 0.00015) == "+$0.00012 [0.00010, 0.00015]"
     assert format_difference(METRICS["refusal"], 0.15, 0.05, 0.25) == "+15 percentage points [5, 25]"
     assert str(SEED) in method_note() and f"{RESAMPLES:,}" in method_note()
+    assert [format_p(p) for p in (0.0004, 0.003, 0.04, 0.0497, 0.05, 0.0503, 0.41, 0.999)] == [
+        "p < 0.001",
+        "p = 0.003",
+        "p = 0.04",
+        "p = 0.0497",  # not "0.05": which side of the line it falls on is the point
+        "p = 0.05",
+        "p = 0.0503",
+        "p = 0.41",
+        "p = 1",
+    ]
 
 
 def test_a_scores_column_is_compared_like_any_mean():

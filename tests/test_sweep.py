@@ -563,6 +563,22 @@ def test_a_sweep_over_reasoning_effort_measures_reasoning_tokens_and_cost_per_va
     assert summary["reasoning_effort"].tolist() == ["low", "medium", "high"]
     assert summary["reasoning_tokens_mean"].tolist() == [32, 64, 128]
     assert summary["cost_usd"].notna().all() and summary["duration_mean_s"].notna().all()
+    # The statistics carry reasoning tokens with their intervals and differences, in words too.
+    table = statistics(samples, s)
+    reasoning = table[table["metric"] == "reasoning_tokens"].set_index("reasoning_effort")
+    assert reasoning["mean"].tolist() == [32, 64, 128] and reasoning.loc["high", "diff"] == 96
+    said = dict(zip(table["group"] + " " + table["metric"], verdicts(table), strict=True))
+    assert said["reasoning_effort=high reasoning_tokens"].startswith("too few samples")  # 2 each
+
+
+def test_metrics_no_reply_reported_are_left_out_of_the_statistics(fake_openai, client):
+    by_temperature(fake_openai)
+    s = spec(model="a-model-without-a-price", axes=(("temperature", (0.0, 1.0)),), samples=2)
+    samples = list(run_sweep(client, s))
+    metrics = set(statistics(samples, s)["metric"])
+    assert "reasoning_tokens" not in metrics and "cost_usd" not in metrics  # nothing to estimate
+    assert {"completion_tokens", "duration_s", "distinct_1", "similarity", "refusal"} <= metrics
+    assert "reasoning_tokens" not in set(a_versus_a(samples, s)["metric"])
 
 
 # ---- statistics with intervals -------------------------------------------------------------------------

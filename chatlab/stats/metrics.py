@@ -46,6 +46,9 @@ METRICS: dict[str, Metric] = {
     for m in (
         Metric("completion_tokens", "Completion tokens", MEAN, COUNT, "tokens", "longer", "shorter"),
         Metric("reply_chars", "Reply characters", MEAN, COUNT, "characters", "longer", "shorter"),
+        Metric(
+            "reasoning_tokens", "Reasoning tokens", MEAN, COUNT, "tokens", "more reasoning", "less reasoning"
+        ),
         Metric("duration_s", "Latency", MEAN, SECONDS, "", "slower", "faster"),
         Metric("ttft_s", "First token", MEAN, SECONDS, "", "slower to start", "quicker to start"),
         Metric("tokens_per_s", "Tokens/s", MEAN, RATE, "tokens/s", "faster generation", "slower generation"),
@@ -174,9 +177,14 @@ def _bracket(low: float | None, high: float | None, times: float, decimals: int)
 
 
 def format_p(p: float) -> str:
-    """ "p < 0.001", "p = 0.003", "p = 0.04", "p = 0.41", "p = 1"."""
+    """ "p < 0.001", "p = 0.003", "p = 0.04", "p = 0.0497", "p = 0.41", "p = 1".
+
+    Near 0.05 a third digit shows which side of the line p falls on: 0.0497 read as "p = 0.05" would
+    look like no difference while the verdict says there is one."""
     if p < 0.001:
         return "p < 0.001"
     if p >= 0.995:
         return "p = 1"
+    if 0.045 <= p < 0.055:
+        return f"p = {p:.3g}"
     return f"p = {p:.2g}" if p < 0.01 else f"p = {p:.2f}".rstrip("0").rstrip(".")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from chatlab.csvfile import to_csv_bytes
 from chatlab.params import GenerationParams
+from chatlab.roles.variables import Variable
 from chatlab.store import CANCELLED, FINISHED, ROW_FIELDS, SWEEP, RunRecord, Store
 from chatlab.sweep.plan import SweepSpec, grid
 from chatlab.sweep.run import Sample
@@ -31,6 +32,8 @@ def spec_to_dict(spec: SweepSpec) -> dict:
         "axes": [[name, list(values)] for name, values in spec.axes],
         "samples": spec.samples,
         "use_n": spec.use_n,
+        "variables": [v.to_dict() for v in spec.variables],
+        "values": dict(spec.values),
     }
 
 
@@ -46,6 +49,8 @@ def spec_from_dict(data: dict) -> SweepSpec:
         axes=tuple((name, tuple(values)) for name, values in data["axes"]),
         samples=data.get("samples", 3),
         use_n=bool(data.get("use_n", False)),
+        variables=tuple(Variable(**v) for v in data.get("variables") or ()),
+        values=dict(data.get("values") or {}),
     )
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from chatlab.csvfile import to_csv_bytes
 from chatlab.params import FLOAT, INT, PARAM_NAMES, PARAMS
 from chatlab.stats import STAT_COLUMNS, compare_groups
+from chatlab.stats.metrics import SET, Metric, metrics_for
 from chatlab.sweep.plan import SweepPoint, SweepSpec, Values, grid, request_batches
 from chatlab.sweep.run import Sample
 from chatlab.textstats import describe, distinct_n_of_size, pairwise_similarity
@@ -210,6 +211,8 @@ def statistics(samples: Sequence[Sample], spec: SweepSpec, baseline: Values | No
     settings with samples appear, in grid order. Distinct-n uses the same number of replies for every
     setting, as `summarize` does: here the first ones of each (by sample index), as many as the setting
     with the fewest has (`summarize` averages over subsets of that size; with equal counts both agree).
+    A per-reply metric that no counted reply reported is left out (reasoning tokens of a model that does
+    not reason, the cost of a model without a price): it has nothing to estimate.
     Recomputable with SciPy from samples_frame's CSV: see chatlab.stats.resampling.
     """
     frame = samples_frame(samples, spec)
@@ -218,7 +221,9 @@ def statistics(samples: Sequence[Sample], spec: SweepSpec, baseline: Values | No
     if not points:
         return typed_frame([], {**{n: _param_dtype(n) for n in spec.axis_names}, **STAT_COLUMNS})
     base = next((p.label for p in points if p.values == baseline), points[0].label)
-    table = compare_groups(frame, "setting", groups=[p.label for p in points], baseline=base)
+    counted = frame[frame["counted"].fillna(False).astype(bool)]
+    metrics = [m for m in metrics_for(frame.columns) if m.kind == SET or counted[m.name].notna().any()]
+    table = compare_groups(frame, "setting", groups=[p.label for p in points], baseline=base, metrics=metrics)
     values = {p.label: dict(p.values) for p in points}
     for name in reversed(spec.axis_names):
         column = [values[label][name] for label in table["group"]]
@@ -234,7 +239,13 @@ def a_versus_a(samples: Sequence[Sample], spec: SweepSpec, baseline: Values | No
     values = baseline if baseline is not None else points[0].values
     frame = samples_frame([s for s in samples if s.values == values], spec)
     frame["setting"] = pd.Series(["A" if k % 2 == 0 else "A again" for k in frame["sample"]], dtype="str")
-    return compare_groups(frame, "setting", groups=["A", "A again"])
+    return compare_groups(frame, "setting", groups=["A", "A again"], metrics=reported_metrics(frame))
+
+
+def reported_metrics(frame: pd.DataFrame) -> list[Metric]:
+    """The metrics of a samples_frame that some counted reply reported (text-set metrics always)."""
+    counted = frame[frame["counted"].fillna(False).astype(bool)]
+    return [m for m in metrics_for(frame.columns) if m.kind == SET or counted[m.name].notna().any()]
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:

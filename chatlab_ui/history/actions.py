@@ -6,6 +6,7 @@ import streamlit as st
 
 from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Conversation, Store
+from chatlab_ui.history.confirm import delete_with_confirmation
 from chatlab_ui.history.links import open_link
 from chatlab_ui.history.table import forget_selection, shown_title
 from chatlab_ui.notice import keep
@@ -33,6 +34,19 @@ def _delete(store: Store, conversation_id: str, keys: PageKeys) -> None:
     keep(keys("notice"), "success", f"Deleted “{title}” and its {count} message{'s' if count != 1 else ''}.")
 
 
+def _question(store: Store, conversation: Conversation) -> str:
+    count = store.count_messages(conversation.id)
+    pane = (
+        " It is one pane of a comparison, which then goes on without it."
+        if conversation.comparison_id
+        else ""
+    )
+    return (
+        f"Delete “{_shown_title(store, conversation)}” and its {count} messages? This cannot be undone."
+        + pane
+    )
+
+
 def conversation_actions(store: Store, conversation_id: str, keys: PageKeys) -> None:
     conversation = store.get_conversation(conversation_id)
     if conversation is None:
@@ -49,31 +63,10 @@ def conversation_actions(store: Store, conversation_id: str, keys: PageKeys) -> 
                 on_click=lambda: store.rename_conversation(conversation_id, title.strip()),
             )
         download_buttons(store, conversation_id, keys.child("export"))
-        confirm_key = keys("confirm_delete", conversation_id)
-        if st.session_state.get(confirm_key):
-            count = store.count_messages(conversation_id)
-            pane = (
-                " It is one pane of a comparison, which then goes on without it."
-                if conversation.comparison_id
-                else ""
-            )
-            st.warning(
-                f"Delete “{_shown_title(store, conversation)}” and its {count} messages? This cannot be undone."
-                + pane
-            )
-            yes, no = st.columns(2)
-            yes.button(
-                "Delete for good",
-                type="primary",
-                key=keys("delete", "yes"),
-                on_click=_delete,
-                args=(store, conversation_id, keys),
-            )
-            no.button("Keep it", key=keys("delete", "no"), on_click=lambda: st.session_state.pop(confirm_key))
-        else:
-            st.button(
-                "Delete…",
-                key=keys("delete"),
-                icon=":material/delete:",
-                on_click=lambda: st.session_state.update({confirm_key: True}),
-            )
+        delete_with_confirmation(
+            keys,
+            conversation_id,
+            lambda: _question(store, conversation),
+            _delete,
+            (store, conversation_id, keys),
+        )

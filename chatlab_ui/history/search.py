@@ -10,6 +10,7 @@ import streamlit as st
 from chatlab.safe_markdown import escape_markdown
 from chatlab.store import ConversationSummary, Store
 from chatlab_ui.history.links import open_link
+from chatlab_ui.history.table import RUN_KINDS
 
 SHOWN_HITS = 50
 
@@ -29,6 +30,11 @@ def search_results(
     store: Store, query: str, kind: str | None, summaries: Sequence[ConversationSummary]
 ) -> None:
     """The first SHOWN_HITS matching messages; `summaries` (the page's listing) says where each one opens."""
+    if kind in RUN_KINDS:
+        st.info(
+            "Search reads the messages of chats and comparisons: show All, Chats or Comparisons to search."
+        )
+        return
     hits = store.search(query, limit=SHOWN_HITS, kind=kind)
     st.caption(
         f"{len(hits)} message{'s' if len(hits) != 1 else ''} match “{escape_markdown(query)}”"

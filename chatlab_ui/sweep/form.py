@@ -7,33 +7,47 @@ from __future__ import annotations
 import streamlit as st
 
 from chatlab.context import history_messages
-from chatlab.params import PARAMS, SWEEPABLE, GenerationParams
+from chatlab.params import CHOICE, PARAMS, SWEEPABLE
 from chatlab.roles import Role
+from chatlab.roles.variables import MissingValues, render_prompt
 from chatlab.safe_markdown import escape_markdown
+from chatlab.stats import MIN_SAMPLES
 from chatlab.store import Store
 from chatlab.sweep.ablation import AblationError, as_it_was, with_settings
-from chatlab.sweep.plan import MAX_SAMPLES, SweepSpec, parse_values
+from chatlab.sweep.plan import MAX_SAMPLES, SweepSpec, estimate_cost, parse_values
 from chatlab_ui.page_keys import PageKeys
-from chatlab_ui.params_panel import ParamChoice
+from chatlab_ui.sweep.setup import Setup
 from chatlab_ui.sweep.state import AblationRun, SweepRun
 
 NO_AXIS = "(none)"
+DEFAULT_SAMPLES = 5  # enough for a p-value (chatlab.stats.MIN_SAMPLES), cheap enough to try
+DEFAULT_PROMPT = "Write a one-sentence story about a lighthouse keeper."
 
 
 def axis_inputs(keys: PageKeys, label: str, *, optional: bool, default: str, disabled: bool):
-    """A parameter picker and its values; returns (name, values) or None, drawing any parse error."""
+    """A parameter picker and its values; returns (name, values) or None, drawing any parse error.
+
+    A parameter with a fixed set of choices (reasoning_effort, verbosity) is picked from its choices, in
+    their own order; a number is typed."""
     left, right = st.columns([1, 2])
     options = [NO_AXIS, *SWEEPABLE] if optional else list(SWEEPABLE)
     name = left.selectbox(label, options, index=options.index(default), key=keys("name"), disabled=disabled)
     if name == NO_AXIS:
         right.text_input("Values", value="", key=keys("values", "none"), disabled=True)
         return None
+    param = PARAMS[name]
+    if param.kind == CHOICE:
+        key = keys("values", name)
+        st.session_state.setdefault(key, list(parse_values(name, param.sweep_values)))
+        chosen = right.multiselect("Values", param.choices, key=key, disabled=disabled)
+        if not chosen:
+            right.error(f"{name}: pick at least one value.")
+            return None
+        return name, tuple(c for c in param.choices if c in chosen)
+    key = keys("values", name)
+    st.session_state.setdefault(key, param.sweep_values)
     text = right.text_input(
-        "Values",
-        value=PARAMS[name].sweep_values,
-        key=keys("values", name),
-        disabled=disabled,
-        help="Numbers separated by commas or spaces.",
+        "Values", key=key, disabled=disabled, help="Numbers separated by commas or spaces."
     )
     try:
         return name, parse_values(name, text)
@@ -59,24 +73,12 @@ def context_picker(store: Store, key: str, *, disabled: bool, label: str) -> tup
     return chosen, (history_messages(store.messages(chosen)) if chosen else [])
 
 
-def sweep_form(
-    store: Store,
-    keys: PageKeys,
-    *,
-    model: str,
-    role: Role,
-    system_prompt: str,
-    fixed: ParamChoice,
-    busy: bool,
-) -> SweepRun | None:
-    """The sweep's inputs and what they plan (settings × samples = replies in requests)."""
-    prompt = st.text_area(
-        "Prompt",
-        "Write a one-sentence story about a lighthouse keeper.",
-        key=keys("prompt"),
-        disabled=busy,
-        height=90,
-    )
+def sweep_form(store: Store, keys: PageKeys, setup: Setup, *, busy: bool) -> SweepRun | None:
+    """The sweep's inputs, what they plan (settings × samples = replies in requests) and what that costs."""
+    # Defaults go through session state: a reopened sweep (chatlab_ui.sweep.stored) sets these keys.
+    st.session_state.setdefault(keys("prompt"), DEFAULT_PROMPT)
+    st.session_state.setdefault(keys("samples"), DEFAULT_SAMPLES)
+    prompt = st.text_area("Prompt", key=keys("prompt"), disabled=busy, height=90)
     _, history = context_picker(
         store, keys("context"), disabled=busy, label="Conversation context (optional)"
     )
@@ -87,7 +89,15 @@ def sweep_form(
         keys.child("axis2"), "Second parameter (optional)", optional=True, default=NO_AXIS, disabled=busy
     )
     left, right = st.columns(2)
-    samples = left.slider("Samples per setting", 1, MAX_SAMPLES, 3, key=keys("samples"), disabled=busy)
+    samples = left.slider(
+        "Samples per setting",
+        1,
+        MAX_SAMPLES,
+        key=keys("samples"),
+        disabled=busy,
+        help=f"A difference can be shown only with at least {MIN_SAMPLES} replies per setting; with 10 or "
+        "more, moderate differences show.",
+    )
     use_n = right.checkbox(
         "One request per setting with n = samples",
         key=keys("use_n"),
@@ -95,6 +105,7 @@ def sweep_form(
         help="Uses the API's n where the endpoint supports it; otherwise each sample is its "
         "own request. Nothing is ever cached.",
     )
+    fixed = setup.fixed
     if not fixed.ok:
         st.error(
             "Nothing is run while a fixed parameter is not valid: " + "; ".join(fixed.problems),
@@ -105,35 +116,30 @@ def sweep_form(
         return None
     try:
         spec = SweepSpec(
-            model=model,
-            system_prompt=system_prompt,
-            few_shot=tuple(role.few_shot_messages()),
+            model=setup.model,
+            system_prompt=setup.system_prompt,
+            few_shot=setup.few_shot,
             history=tuple(history),
             prompt=prompt,
             base_params=fixed.params,
             axes=tuple(a for a in (first, second) if a),
             samples=samples,
             use_n=use_n,
+            variables=setup.variables,
+            values=setup.values,
         )
-    except ValueError as exc:
-        st.error(str(exc))
+    except ValueError as exc:  # MissingValues among them: a variable with neither value nor default
+        st.error(escape_markdown(str(exc)), icon=":material/block:")
         return None
     st.caption(
-        f"{spec.points} settings × {samples} samples = {spec.total_samples} replies in {spec.calls} requests."
+        f"{spec.points} settings × {samples} samples = {spec.total_samples} replies in {spec.calls} requests. "
+        f"Estimated: {estimate_cost(spec).describe()}"
     )
     return SweepRun(spec)
 
 
 def ablation_form(
-    store: Store,
-    keys: PageKeys,
-    roles: list[Role],
-    *,
-    model: str,
-    role: Role,
-    system_prompt: str,
-    params: GenerationParams,
-    busy: bool,
+    store: Store, keys: PageKeys, roles: list[Role], setup: Setup, *, busy: bool
 ) -> AblationRun | None:
     """A stored conversation, what to replay it with, and up to how many past turns; None until ready."""
     conversation_id, _ = context_picker(store, keys("conversation"), disabled=busy, label="Conversation")
@@ -154,16 +160,19 @@ def ablation_form(
         if as_sent:
             source = as_it_was(messages, roles)
         else:
+            system, few_shot = render_prompt(
+                setup.system_prompt, setup.few_shot, setup.values, setup.variables
+            )
             source = with_settings(
                 messages,
-                model=model,
-                system_prompt=system_prompt,
-                few_shot=role.few_shot_messages(),
-                params=params,
-                role_name=role.name,
+                model=setup.model,
+                system_prompt=system,
+                few_shot=few_shot,
+                params=setup.fixed.params,
+                role_name=setup.role.name,
             )
-    except AblationError as exc:
-        st.info(str(exc))
+    except (AblationError, MissingValues) as exc:
+        st.info(escape_markdown(str(exc)))
         return None
     question = " ".join(source.question.split())
     st.caption(

@@ -361,6 +361,7 @@ def test_the_probe_finds_what_llama_cpp_does_with_each_parameter(
     assert report.cost_usd is None or report.cost_usd == 0  # a local model costs nothing
 
 
+@pytest.mark.offline_model
 def test_determinism_meter_with_the_real_model(client: ChatClient) -> None:
     # With a fixed seed llama.cpp reseeds its sampler: the same reply every time. Without one, its sampler
     # goes on from where the last request left it, so at temperature 1 the replies part somewhere.

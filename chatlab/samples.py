@@ -191,7 +191,7 @@ def pick_sample(store: Store, conversation_id: str, turn: int, sample: int) -> N
 
 def estimate_samples(
     store: Store,
-    comparison_id: str,
+    comparison_id: str | None,
     panes: Sequence[PaneSpec],
     user_text: str,
     *,
@@ -199,11 +199,13 @@ def estimate_samples(
     use_n: bool = False,
 ) -> CostEstimate:
     """What sending `user_text` with `samples` samples per pane will cost (chatlab.estimate): each pane's
-    exact prompt, and replies as long as that pane's earlier replies (a default when it has none)."""
+    exact prompt, and replies as long as that pane's earlier replies (a default when it has none).
+    `comparison_id` None: a comparison not created yet (its panes have no history)."""
     batches = sample_batches(samples, use_n)
     parts = []
-    for conversation, pane in zip(store.comparison_panes(comparison_id), panes, strict=True):
-        stored = store.messages(conversation.id)
+    conversations = store.comparison_panes(comparison_id) if comparison_id else [None] * len(panes)
+    for conversation, pane in zip(conversations, panes, strict=True):
+        stored = store.messages(conversation.id) if conversation is not None else []
         window = plan_context(stored, pane.settings, user_text or "")
         seen = [_completion_tokens(m) for m in stored if m.role == "assistant" and m.status == COMPLETE]
         parts.append(

@@ -125,6 +125,16 @@ def pane_setup(
     return panes, problems
 
 
+def open_comparison(store: Store) -> str | None:
+    """The comparison the URL names (?cmp=), or None for a new one (a stale id says so and is dropped)."""
+    comparison_id = st.query_params.get("cmp")
+    if comparison_id and store.get_comparison(comparison_id) is None:
+        st.warning(f"Comparison {comparison_id} was not found; starting a new one.")
+        st.query_params.pop("cmp", None)
+        return None
+    return comparison_id or None
+
+
 def complete_panes(store: Store, comparison_id: str) -> bool:
     """Whether a stored comparison still has every pane it was made with (panes 0…n-1, none deleted)."""
     indices = [c.pane_index for c in store.comparison_panes(comparison_id)]

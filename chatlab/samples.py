@@ -350,11 +350,14 @@ def a_versus_a(baseline: PaneSpec) -> list[PaneSpec]:
     return [baseline, dataclasses.replace(baseline, label=f"{baseline.label} (again)")]
 
 
-def export_files(store: Store, comparison_id: str, turn: int | None = None) -> dict[str, bytes]:
-    """A turn's two CSVs by file name: per sample, and per pane × metric (chatlab.stats)."""
+def export_files(
+    store: Store, comparison_id: str, turn: int | None = None, baseline: int = 0
+) -> dict[str, bytes]:
+    """A turn's two CSVs by file name: per sample, and per pane × metric (chatlab.stats) against pane
+    `baseline`."""
     turn = latest_turn(store, comparison_id) if turn is None else turn
     stem = f"comparison-{comparison_id}-turn-{turn}"
     return {
         f"{stem}-samples.csv": to_csv_bytes(samples_frame(store, comparison_id, turn)),
-        f"{stem}-statistics.csv": to_csv_bytes(statistics(store, comparison_id, turn)),
+        f"{stem}-statistics.csv": to_csv_bytes(statistics(store, comparison_id, turn, baseline)),
     }

@@ -6,11 +6,13 @@ import streamlit as st
 
 from chatlab.compare import create_comparison, panes_from_store
 from chatlab_ui.compare.cost import next_message_cost
+from chatlab_ui.compare.noise import noise_floor_section
 from chatlab_ui.compare.panes import draw_panes
 from chatlab_ui.compare.per_turn import per_turn_table
 from chatlab_ui.compare.sending import follow_send, on_endpoint, running_send, start_send
 from chatlab_ui.compare.setup import MISSING_PANE, complete_panes, open_comparison, pane_setup
 from chatlab_ui.compare.sidebar import compare_sidebar
+from chatlab_ui.compare.statistics_view import statistics_section
 from chatlab_ui.endpoint_panel import wait_for_offline
 from chatlab_ui.navigation import require_frame
 from chatlab_ui.page_keys import PageKeys
@@ -78,8 +80,9 @@ if problems:
 if len(panes) < 2 and not comparison_id:
     st.info("Choose at least two panes to compare.")
     st.stop()
-if not busy and not problems:
-    next_message_cost(store, comparison_id, panes, side.sampling)
+with st.empty():  # always drawn, so a send's run keeps every element below where it was
+    if not busy and not problems:
+        next_message_cost(store, comparison_id, panes, side.sampling)
 
 if pending:
     if comparison_id is None:
@@ -109,6 +112,9 @@ if live is not None:
 
 if comparison_id:
     per_turn_table(store, comparison_id, P)
+    measured = statistics_section(store, comparison_id, P)  # (turn, baseline) once there are samples
+    if measured:
+        noise_floor_section(store, side.client, comparison_id, panes, *measured, side.sampling, P)
 conversations = store.comparison_panes(comparison_id) if comparison_id else []
 pane_previews(
     store,

@@ -23,12 +23,14 @@ from chatlab_ui.page_keys import PageKeys
 
 
 def pane_columns(count: int) -> list:
-    """Up to four panes a row; more wrap onto a second row."""
+    """Up to four panes a row, each a bordered box; more wrap onto a second row, as wide as the first (a
+    short last row leaves its spare columns empty, not drawn as empty boxes)."""
     per_row = min(count, 4)
-    columns = []
+    boxes = []
     for start in range(0, count, per_row):
-        columns += st.columns(per_row, border=True)[: count - start]
-    return columns
+        row = st.columns(per_row)
+        boxes += [column.container(border=True) for column in row[: count - start]]
+    return boxes
 
 
 def pane_header(column, pane: PaneSpec, capabilities: Capabilities | None = None) -> None:
@@ -126,16 +128,22 @@ class _Pane:
     body: object
     note: object
     texts: dict[int, list[str]] = field(default_factory=dict)
-    shown: int = 0  # the sample whose text is drawn
+    finished: set[int] = field(default_factory=set)
     done: int = 0
     failed: int = 0
     error: str | None = None
 
 
+def _shown(pane: _Pane) -> int:
+    """The sample drawn: the oldest still arriving (it stays put until it ends), else the newest."""
+    running = [s for s in pane.texts if s not in pane.finished]
+    return min(running) if running else max(pane.texts, default=0)
+
+
 def _note(pane: _Pane, samples: int) -> str:
     if samples == 1:
         return ""
-    text = f"Sample {pane.shown + 1} of {samples} · {pane.done} finished"
+    text = f"Sample {_shown(pane) + 1} of {samples} · {pane.done} finished"
     return text + (f" · {pane.failed} failed" if pane.failed else "")
 
 
@@ -160,7 +168,7 @@ def stream_panes(
     def draw(cursor: str) -> None:
         for i in dirty:
             pane = panes[i]
-            text = "".join(pane.texts.get(pane.shown, []))
+            text = "".join(pane.texts.get(_shown(pane), []))
             if pane.error and not text:
                 pane.body.error(without_images(pane.error), icon=":material/error:")
             else:
@@ -190,11 +198,11 @@ def stream_panes(
             continue
         if isinstance(event, TextDelta) and (send.samples > 1 or event.choice == 0):
             pane.texts.setdefault(event.choice, []).append(event.text)
-            pane.shown = event.choice
         elif isinstance(event, StreamError):
             pane.error = event.message
         elif isinstance(event, StreamDone):
             count = len(event.finish_reasons) or 1
+            pane.finished.update(event.finish_reasons or {tagged.sample})
             pane.done += count
             finished += count
             if event.error is not None:

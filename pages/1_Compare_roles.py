@@ -107,7 +107,7 @@ columns = draw_panes(
     busy=busy,
 )
 if live is not None:
-    follow_send(live, columns, status, P)
+    follow_send(store, comparison_id, live, columns, status, P)
     st.rerun()
 
 if comparison_id:

@@ -92,7 +92,11 @@ def test_identical_panes_show_no_detectable_difference_and_the_noise_floor_says_
     at = sample_run(compare_page().run(), ["Twin A", "Twin B"], samples=20, at_once=1)
     tokens = row(statistics_table(at), "Twin B", "Completion tokens")
     assert tokens["Verdict"].startswith("no detectable difference with 20 samples each (")
-    assert "**Twin B** against **Twin A**: no difference beyond chance" in markdown(at)
+    # In words too. (Timings are noise here, and p-values are corrected across panes, not metrics: one of
+    # eleven metrics may cross the line by chance, which the page says.)
+    [quiet] = [c.value for c in at.caption if c.value.startswith("No detectable difference in")]
+    assert "completion tokens" in quiet and "reply characters" in quiet
+    assert any("not across the" in c.value for c in at.caption)
 
     before = len(app_env.chat_requests)
     at.button(key="compare.noise.run").click().run(timeout=180)

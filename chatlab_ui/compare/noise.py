@@ -19,7 +19,7 @@ from chatlab.prices import format_usd
 from chatlab.samples import a_versus_a, latest_turn, send_samples, statistics
 from chatlab.stats import format_difference, metric_named, noise_floor
 from chatlab.store import Message, Store
-from chatlab_ui.compare.sending import live_key, running_send
+from chatlab_ui.compare.sending import live_key, running_send, stop_send
 from chatlab_ui.compare.state import CompareSend, Sampling
 from chatlab_ui.compare.statistics_view import RELATIVE, turn_stamp
 from chatlab_ui.page_keys import PageKeys
@@ -72,6 +72,7 @@ def start_noise_floor(
             samples=samples,
             use_n=sampling.use_n,
             max_workers=sampling.max_workers,
+            cancel=what.cancel,
         ),
         what=what,
     )
@@ -89,7 +90,7 @@ def _follow(noise_id: str, keys: PageKeys) -> None:
     if reply is None:
         return
     send: CompareSend = reply.what
-    st.button("Cancel the noise floor run", key=keys("noise", "cancel"), on_click=reply.stop)
+    st.button("Cancel the noise floor run", key=keys("noise", "cancel"), on_click=stop_send, args=(reply,))
     bar = st.progress(0.0, text="Measuring the noise floor…")
     done = 0
     for tagged in reply.follow():

@@ -9,6 +9,7 @@ pane keeps what arrived as 'stopped'.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator, Sequence
 
 import streamlit as st
@@ -20,12 +21,15 @@ from chatlab.endpoint import Endpoint
 from chatlab.live import LIVE, LiveReply
 from chatlab.parallel import Tagged
 from chatlab.probe import endpoint_key, stored_capabilities
-from chatlab.samples import send_samples
-from chatlab.store import Store
+from chatlab.samples import MAX_SAMPLES, send_samples
+from chatlab.store import STREAMING, Store
 from chatlab_ui.compare.panes import stream_panes
 from chatlab_ui.compare.state import CompareSend, Sampling
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.pending import PendingTurn
+
+# After Stop, how long the page waits for replies whose server is silent to stop (at their next event).
+SETTLE_S = 30.0
 
 
 def live_key(comparison_id: str) -> str:
@@ -96,7 +100,15 @@ def start_send(
 
         def open_stream():
             return send_to_panes(
-                store, clients, comparison_id, panes, None, only=only, retry_turn=turn, max_workers=workers
+                store,
+                clients,
+                comparison_id,
+                panes,
+                None,
+                only=only,
+                retry_turn=turn,
+                max_workers=workers,
+                cancel=what.cancel,
             )
 
     else:
@@ -106,7 +118,15 @@ def start_send(
 
         def open_stream():
             if sampling.samples == 1:
-                return send_to_panes(store, clients, comparison_id, panes, pending.text, max_workers=workers)
+                return send_to_panes(
+                    store,
+                    clients,
+                    comparison_id,
+                    panes,
+                    pending.text,
+                    max_workers=workers,
+                    cancel=what.cancel,
+                )
             return send_samples(
                 store,
                 clients,
@@ -116,9 +136,42 @@ def start_send(
                 samples=sampling.samples,
                 use_n=sampling.use_n,
                 max_workers=workers,
+                cancel=what.cancel,
             )
 
     return LIVE.start(live_key(comparison_id), open_stream, what=what)
+
+
+def stop_send(reply: LiveReply) -> None:
+    """Stop (Cancel): no request starts any more, and each running one stops at its next event, keeping
+    what arrived as 'stopped'."""
+    send: CompareSend = reply.what
+    send.cancel.set()
+    reply.stop()
+
+
+def _open_replies(store: Store, comparison_id: str, send: CompareSend) -> int:
+    """How many of the send's replies are still 'streaming' in the store."""
+    conversations = store.comparison_panes(comparison_id)
+    return sum(
+        1
+        for pane, turn in zip(send.panes, send.turns, strict=True)
+        for m in store.messages(conversations[pane].id, last=2 * MAX_SAMPLES + 1)
+        if m.turn == turn and m.role == "assistant" and m.status == STREAMING
+    )
+
+
+def _settle(store: Store, comparison_id: str, send: CompareSend, note) -> None:
+    """After Stop: a request whose server is silent stops only when its next piece of text arrives.
+    Wait for those a little (saying so), so the panes are drawn stopped rather than still arriving."""
+    deadline = time.monotonic() + SETTLE_S
+    while (open_replies := _open_replies(store, comparison_id, send)) and time.monotonic() < deadline:
+        note.info(
+            f"Stopping: {open_replies} {'reply is' if open_replies == 1 else 'replies are'} still open at the "
+            "server; each is kept as stopped when its next piece of text arrives.",
+            icon=":material/hourglass_top:",
+        )
+        time.sleep(0.25)
 
 
 def _caught_up(reply: LiveReply) -> Iterator[Tagged | None]:
@@ -131,13 +184,16 @@ def _caught_up(reply: LiveReply) -> Iterator[Tagged | None]:
             yield None
 
 
-def follow_send(reply: LiveReply, columns: Sequence, status, keys: PageKeys) -> None:
+def follow_send(
+    store: Store, comparison_id: str, reply: LiveReply, columns: Sequence, status, keys: PageKeys
+) -> None:
     """Draw a send from its first event on and follow it to the end: Stop (or Cancel) and the progress in
     `status`, each pane's reply in its column."""
     send: CompareSend = reply.what
     with status:
+        note = st.empty()
         if reply.stopping.is_set():
-            st.info(
+            note.info(
                 "Stopping: every pane keeps what has arrived. A pane stops when its next piece of text "
                 "arrives from the server.",
                 icon=":material/hourglass_top:",
@@ -148,13 +204,16 @@ def follow_send(reply: LiveReply, columns: Sequence, status, keys: PageKeys) -> 
                 "Cancel" if samples else "Stop",
                 key=keys("stop_reply"),
                 icon=":material/stop_circle:",
-                on_click=reply.stop,
+                on_click=stop_send,
+                args=(reply,),
                 help="Stops every pane; finished samples are kept, running ones are kept as stopped."
                 if samples
                 else "Stops every pane; what arrived so far is kept.",
             )
         progress = st.empty() if send.samples > 1 else None
     stream_panes(columns, send, _caught_up(reply), progress)
+    if send.cancel.is_set():
+        _settle(store, comparison_id, send, note)
     if reply.failure is not None:
         st.error(
             f"The send ended with an unexpected error ({type(reply.failure).__name__}: {reply.failure}); "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from chatlab.client import ChatClient
 from chatlab.endpoint import Endpoint
@@ -27,6 +28,8 @@ class CompareSend:
     panes: tuple[int, ...]
     turns: tuple[int, ...]  # the turn each of `panes` answers, in the same order
     samples: int = 1
+    # Set by Stop/Cancel: every request stops at its next event and no new one starts (chatlab.parallel).
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
     def turn_of(self, pane: int) -> int | None:
         """The turn pane `pane` is answering, or None when this send does not go to it."""

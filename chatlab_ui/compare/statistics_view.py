@@ -220,6 +220,11 @@ def statistics_section(store: Store, comparison_id: str, keys: PageKeys) -> tupl
     stats = cached_statistics(store, store.url, comparison_id, turn, baseline, stamp)
     said, real = verdicts(stats), beyond_chance(stats)
     _sentences(stats, said, real, labels, baseline)
+    st.caption(
+        f"p-values are Holm-corrected across the panes compared, not across the {len(pd.unique(stats['metric']))} "
+        "metrics: now and then one metric crosses the line by chance alone. The noise floor below shows how "
+        "large such chance differences are."
+    )
     names = list(pd.unique(stats["metric"]))
     st.session_state.setdefault(keys("chart_metric"), "completion_tokens")
     chosen = st.selectbox(

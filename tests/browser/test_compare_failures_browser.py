@@ -139,3 +139,66 @@ def test_a_reload_during_a_held_reply_shows_it_arriving_then_complete(live_app, 
     cid = page.url.split("cmp=")[1].split("&")[0]
     assert [store.messages(c.id)[-1].status for c in store.comparison_panes(cid)] == [COMPLETE] * 3
     no_exception(page)
+
+
+def set_slider(page, label: str, key: str, value: int) -> None:
+    """Move a slider with the keyboard to `value` and wait until the page has it."""
+    slider = page.locator("[data-testid=stSlider]").filter(has_text=label)
+    slider.get_by_role("slider").focus()
+    slider.get_by_role("slider").press(key)
+    for _ in range(40):
+        if slider.get_by_test_id("stSliderThumbValue").inner_text() == str(value):
+            break
+        slider.get_by_role("slider").press(key)
+    expect(slider.get_by_test_id("stSliderThumbValue")).to_have_text(str(value))
+    wait_until_idle(page)
+
+
+def test_samples_show_progress_and_cancel_keeps_the_finished_ones(live_app, page):
+    server, fake = live_app
+    release = threading.Event()
+    lock = threading.Lock()
+    answered = []
+
+    def respond(request):
+        # The first twelve requests (samples 1-4 of each pane) answer at once; the rest are held open.
+        with lock:
+            answered.append(request)
+            quick = len(answered) <= 12
+        return (
+            Reply(text=f"sample reply {len(answered)} " + "word " * len(answered), chunk_chars=8)
+            if quick
+            else Reply(text=HELD, chunk_chars=6, hold=release, hold_after=1)
+        )
+
+    fake.script_fn(respond)
+    page.goto(f"{server.url}/Compare_roles")
+    wait_until_idle(page)
+    set_slider(page, "Samples per pane", "End", 20)
+    set_slider(page, "Requests at once", "ArrowLeft", 4)
+    # Said before sending: what the run costs, and the limit.
+    expect(page.get_by_text("60 requests, 60 replies", exact=False)).to_be_visible()
+    expect(page.get_by_text("at most 4 requests run at once", exact=False)).to_be_visible()
+    send(page, "Describe the sea")
+    expect(page.get_by_text("12 of 60 samples finished")).to_be_visible()
+    fake.wait_for(lambda f: f.in_flight == 4)  # the limit: four held, nothing else sent
+    assert len(fake.chat_requests) == 16
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Stopping: every pane keeps what has arrived")).to_be_visible()
+    release.set()
+    page.get_by_role("heading", name="Is the difference real? (turn 1)").wait_for()
+    wait_until_idle(page)
+    assert len(fake.chat_requests) == 16  # nothing started after Cancel
+
+    from chatlab.samples import samples_frame
+
+    store = stored_store(server)
+    cid = page.url.split("cmp=")[1].split("&")[0]
+    frame = samples_frame(store, cid)
+    # The twelve finished samples are kept; the four held ones stopped at their next chunk.
+    assert int(frame["counted"].sum()) == 12 and len(frame) == 16
+    assert list(frame.loc[~frame["counted"], "status"]) == [STOPPED] * 4
+    for index in range(3):
+        expect(pane(page, index).get_by_text("Sample (of", exact=False)).to_be_visible()
+    expect(page.get_by_text("BCa bootstrap", exact=False)).to_be_visible()  # the statistics of what finished
+    no_exception(page)

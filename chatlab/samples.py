@@ -109,6 +109,46 @@ def send_samples(
     return _run(run_parallel(streams, max_workers=max_workers, cancel=cancel), jobs, openings, store)
 
 
+def retry_samples(
+    store: Store,
+    clients: Sequence,
+    comparison_id: str,
+    panes: Sequence[PaneSpec],
+    pane: int,
+    turn: int,
+    *,
+    samples: int,
+    use_n: bool = False,
+    max_workers: int | None = None,
+    cancel: threading.Event | None = None,
+) -> Generator[Tagged, None, None]:
+    """Send turn `turn` of pane `pane` again with `samples` samples: its replies are replaced (send_turn's
+    retry), then sampled as send_samples does. Events are Tagged like send_samples'."""
+    conversations = pane_conversations(store, comparison_id, panes, clients)
+    batches = sample_batches(samples, use_n)
+    conversation, settings = conversations[pane], panes[pane].settings
+    opening = send_turn(
+        store, clients[pane], conversation.id, _asking(settings, batches[0][1]), None, retry_turn=turn
+    )
+    jobs = [(pane, first, count) for first, count in batches]
+    streams = [
+        partial(
+            _sample_events,
+            store,
+            clients[pane],
+            conversation.id,
+            settings,
+            pane,
+            turn,
+            first,
+            count,
+            opening if first == 0 else None,
+        )
+        for _, first, count in jobs
+    ]
+    return _run(run_parallel(streams, max_workers=max_workers, cancel=cancel), jobs, [opening], store)
+
+
 def _run(
     events: Generator[Tagged, None, None],
     jobs: list[tuple[int, int, int]],

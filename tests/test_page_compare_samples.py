@@ -144,3 +144,20 @@ def test_statistics_are_computed_once_for_replies_that_did_not_change(app_env, m
     assert len(calls) == 1 and not at.exception
     at.selectbox(key="compare.baseline").set_value(1).run()
     assert len(calls) == 2  # another baseline is another table
+
+
+def test_a_pane_whose_samples_all_failed_retries_with_as_many_samples(app_env):
+    systems = role_systems()
+    failing = systems["Interviewer"]
+    app_env.script_fn(lambda r: Reply(status=500) if r.body["messages"][0]["content"] == failing else None)
+    at = sample_run(compare_page().run(), ["Concise Answerer", "Interviewer"], samples=5, at_once=8)
+    retry = [b.key for b in at.button if b.key and ".retry." in b.key]
+    assert retry == ["compare.pane.1.retry.1"]  # only the pane with no whole sample offers Retry
+    app_env.script_fn(None)
+    before = len(app_env.chat_requests)
+    at.button(key="compare.pane.1.retry.1").click().run(timeout=120)
+    assert not at.exception
+    again = app_env.chat_requests[before:]
+    assert len(again) == 5 and {r.body["messages"][0]["content"] for r in again} == {failing}
+    assert [e.label for c in panes_of(at, 2) for e in c.select_slider] == ["Sample (of 5)"] * 2
+    assert not [b for b in at.button if b.key and ".retry." in b.key]

@@ -55,7 +55,8 @@ def latest_turn_view(
         help="Flip through the samples of this turn. Sample 1 is the one the pane's thread goes on from.",
     )
     complete = [r for r in replies if r.status == COMPLETE]
-    # Retry re-sends the pane's turn: offered only when no sample came back whole (otherwise pick one).
+    # Retry samples the pane's turn again, as many times: offered only when no sample came back whole
+    # (otherwise continue from one that did).
     retry = on_retry if not complete else None
     render_turn([replies[shown]], keys=keys, on_retry=retry, tokens=tokens)
     if shown == 0:

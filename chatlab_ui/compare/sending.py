@@ -21,7 +21,7 @@ from chatlab.endpoint import Endpoint
 from chatlab.live import LIVE, LiveReply
 from chatlab.parallel import Tagged
 from chatlab.probe import endpoint_key, stored_capabilities
-from chatlab.samples import MAX_SAMPLES, send_samples
+from chatlab.samples import MAX_SAMPLES, retry_samples, send_samples
 from chatlab.store import STREAMING, Store
 from chatlab_ui.compare.panes import stream_panes
 from chatlab_ui.compare.state import CompareSend, Sampling
@@ -96,9 +96,27 @@ def start_send(
     if pending.retry_turn is not None:
         turn = pending.retry_turn
         only = tuple(sorted(set(pending.only or range(len(panes)))))
-        what = CompareSend(_stored_message(store, conversations[only[0]].id, turn), only, (turn,) * len(only))
+        first = conversations[only[0]].id
+        # A pane that had several samples of the turn gets as many again.
+        samples = (
+            max(1, sum(1 for m in store.reply_metrics(first) if m.turn == turn)) if len(only) == 1 else 1
+        )
+        what = CompareSend(_stored_message(store, first, turn), only, (turn,) * len(only), samples)
 
         def open_stream():
+            if samples > 1:
+                return retry_samples(
+                    store,
+                    clients,
+                    comparison_id,
+                    panes,
+                    only[0],
+                    turn,
+                    samples=samples,
+                    use_n=sampling.use_n,
+                    max_workers=workers,
+                    cancel=what.cancel,
+                )
             return send_to_panes(
                 store,
                 clients,

@@ -91,21 +91,7 @@ def send_samples(
         turns.append(store.messages(conversation.id, last=1)[0].turn)
 
     jobs = [(p, first, count) for first, count in batches for p in range(len(panes))]
-    streams = [
-        partial(
-            _sample_events,
-            store,
-            clients[p],
-            conversations[p].id,
-            panes[p].settings,
-            p,
-            turns[p],
-            first,
-            count,
-            openings[p] if first == 0 else None,
-        )
-        for p, first, count in jobs
-    ]
+    streams = _job_streams(store, clients, conversations, panes, jobs, turns, openings)
     return _run(run_parallel(streams, max_workers=max_workers, cancel=cancel), jobs, openings, store)
 
 
@@ -126,27 +112,37 @@ def retry_samples(
     retry), then sampled as send_samples does. Events are Tagged like send_samples'."""
     conversations = pane_conversations(store, comparison_id, panes, clients)
     batches = sample_batches(samples, use_n)
-    conversation, settings = conversations[pane], panes[pane].settings
     opening = send_turn(
-        store, clients[pane], conversation.id, _asking(settings, batches[0][1]), None, retry_turn=turn
+        store,
+        clients[pane],
+        conversations[pane].id,
+        _asking(panes[pane].settings, batches[0][1]),
+        None,
+        retry_turn=turn,
     )
     jobs = [(pane, first, count) for first, count in batches]
-    streams = [
+    streams = _job_streams(store, clients, conversations, panes, jobs, {pane: turn}, {pane: opening})
+    return _run(run_parallel(streams, max_workers=max_workers, cancel=cancel), jobs, [opening], store)
+
+
+def _job_streams(store: Store, clients, conversations, panes, jobs, turns, openings) -> list:
+    """One stream factory per (pane, first sample, count) job; `turns` and `openings` by pane (a pane's
+    opening stream, already stored by send_turn, is the first job's)."""
+    return [
         partial(
             _sample_events,
             store,
-            clients[pane],
-            conversation.id,
-            settings,
-            pane,
-            turn,
+            clients[p],
+            conversations[p].id,
+            panes[p].settings,
+            p,
+            turns[p],
             first,
             count,
-            opening if first == 0 else None,
+            openings[p] if first == 0 else None,
         )
-        for _, first, count in jobs
+        for p, first, count in jobs
     ]
-    return _run(run_parallel(streams, max_workers=max_workers, cancel=cancel), jobs, [opening], store)
 
 
 def _run(

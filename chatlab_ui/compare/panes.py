@@ -40,8 +40,8 @@ def pane_header(column, pane: PaneSpec, capabilities: Capabilities | None = None
     depth = "all" if s.context_depth is None else s.context_depth
     column.markdown(f"**{escape_markdown(pane.label)}**")
     column.caption(escape_markdown(f"{s.model} · {s.params.describe()} · depth {depth}"))
-    if s.values:
-        column.caption(escape_markdown("Variables: " + ", ".join(f"{k} = {v}" for k, v in s.values)))
+    if filled := [f"{name} = {value}" for name, value in s.values if value.strip()]:
+        column.caption(escape_markdown("Variables: " + ", ".join(filled)))
     for name, _ in s.params if capabilities is not None else ():
         note = capabilities.control_note(name)
         if note:

@@ -152,9 +152,7 @@ def pane_setup(
         if missing := settings.missing_values():
             problems.append(f"{row['Pane']}: {str(MissingValues(missing)).rstrip('.')}")
         panes.append(PaneSpec(settings=settings, label=row["Pane"]))
-    for problem in problems:
-        st.error(f"{problem}.", icon=":material/error:")
-    return panes, problems
+    return panes, problems  # the page says them once, beside the input they block
 
 
 def open_comparison(store: Store) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import astuple
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -28,6 +27,7 @@ from chatlab.stats import (
     verdicts,
 )
 from chatlab.store import Store
+from chatlab_ui.compare.charts import interval_charts
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.tables import table
 
@@ -128,53 +128,6 @@ def _table(stats: pd.DataFrame, said: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _chart(stats: pd.DataFrame, real: pd.Series, metric_name: str, labels: list[str], baseline: int) -> None:
-    """The metric's mean per pane and each pane's difference from the baseline, with 95% error bars."""
-    metric = metric_named(metric_name)
-    rows = stats[stats["metric"] == metric_name]
-    frame = pd.DataFrame(
-        {
-            "pane": rows["group"].astype(str),
-            "mean": rows["mean"].astype(float),
-            "low": rows["ci_low"].astype(float),
-            "high": rows["ci_high"].astype(float),
-            "diff": rows["diff"].astype(float),
-            "diff_low": rows["diff_ci_low"].astype(float),
-            "diff_high": rows["diff_ci_high"].astype(float),
-            "beyond chance": ["yes" if real[i] else "no" for i in rows.index],
-        }
-    )
-    base = alt.Chart(frame).encode(y=alt.Y("pane:N", sort=labels, title=None))
-    means = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("low:Q", title=f"{metric.label}: mean and 95% interval", scale=alt.Scale(zero=False)),
-        x2="high:Q",
-    ) + base.mark_point(filled=True, size=70).encode(
-        x="mean:Q", tooltip=["pane", alt.Tooltip("mean:Q", format=".4~g"), "low", "high"]
-    )
-    others = frame[frame["pane"] != labels[baseline]]
-    diff_base = alt.Chart(others).encode(y=alt.Y("pane:N", sort=labels, title=None))
-    color = alt.Color(
-        "beyond chance:N",
-        scale=alt.Scale(domain=["yes", "no"], range=["#c4002b", "#8a8f98"]),
-        legend=alt.Legend(title="Beyond chance", orient="bottom"),
-    )
-    diffs = alt.layer(
-        alt.Chart(others).mark_rule(strokeDash=[4, 3], color="#888").encode(x=alt.datum(0)),  # no difference
-        diff_base.mark_rule(strokeWidth=2).encode(
-            x=alt.X("diff_low:Q", title=f"Difference from {labels[baseline]}"), x2="diff_high:Q", color=color
-        ),
-        diff_base.mark_point(filled=True, size=70).encode(
-            x="diff:Q",
-            color=color,
-            tooltip=["pane", alt.Tooltip("diff:Q", format=".4~g"), "diff_low", "diff_high", "beyond chance"],
-        ),
-    )
-    left, right = st.columns(2)
-    # Each pane a row 34 px high, plus the axis (the chart's own height is not kept when layered).
-    left.altair_chart(means, height=34 * len(labels) + 60)
-    right.altair_chart(diffs, height=34 * len(others) + 100)  # and the legend
-
-
 def _needed(stats: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for name in pd.unique(stats["metric"]):
@@ -225,23 +178,31 @@ def statistics_section(store: Store, comparison_id: str, keys: PageKeys) -> tupl
         "metrics: now and then one metric crosses the line by chance alone. The noise floor below shows how "
         "large such chance differences are."
     )
+    enough = int(stats.groupby("group")["n"].max().min()) >= MIN_SAMPLES
     names = list(pd.unique(stats["metric"]))
     st.session_state.setdefault(keys("chart_metric"), "completion_tokens")
     chosen = st.selectbox(
         "Chart a metric", names, format_func=lambda n: metric_named(n).label, key=keys("chart_metric")
     )
-    _chart(stats, real, chosen, labels, baseline)
+    if enough:
+        interval_charts(stats, real, chosen, labels, baseline)
+    else:
+        st.caption(
+            f"Charts, the samples needed and the noise floor need at least {MIN_SAMPLES} complete samples in "
+            "every pane: raise **Samples per pane** and send again."
+        )
     table(_table(stats, said), key=keys("statistics"))
     st.caption(f":material/function: {method_note()}")
-    needed = samples_needed_for(stats, chosen, RELATIVE)
+    needed = samples_needed_for(stats, chosen, RELATIVE) if enough else None
     metric = metric_named(chosen)
     if needed:
         st.markdown(
             f"To show a {RELATIVE:.0%} difference in {metric.label.lower()} between two panes takes about "
             f"**{needed:,} samples per pane** (80% power, α = 0.05, from the spread seen here)."
         )
-    with st.expander(f"Samples needed for a {RELATIVE:.0%} difference, every metric"):
-        table(_needed(stats), key=keys("needed"))
+    if enough:
+        with st.expander(f"Samples needed for a {RELATIVE:.0%} difference, every metric"):
+            table(_needed(stats), key=keys("needed"))
     files = _files(store, store.url, comparison_id, turn, baseline, stamp)
     with st.container(horizontal=True):
         for name, data in sorted(files.items()):
@@ -255,4 +216,4 @@ def statistics_section(store: Store, comparison_id: str, keys: PageKeys) -> tupl
                 icon=":material/download:",
                 key=keys("download", what),
             )
-    return turn, baseline
+    return (turn, baseline) if enough else None

@@ -35,6 +35,7 @@ def queue_message() -> None:
     text = (st.session_state.get(P("input")) or "").strip()
     if text:
         queue(PendingTurn(text=text))
+        st.query_params.pop("noise", None)  # a noise floor belongs to the turn it measured
 
 
 def retry(pane: int, turn: int) -> None:

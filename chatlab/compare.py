@@ -41,6 +41,8 @@ FRAME_COLUMNS: list[str] = [
     "reply",
     "prompt_tokens",
     "completion_tokens",
+    "reasoning_tokens",
+    "cached_tokens",
     "usage_estimated",
     "ttft_s",
     "duration_s",

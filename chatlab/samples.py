@@ -91,7 +91,44 @@ def send_samples(
         turns.append(store.messages(conversation.id, last=1)[0].turn)
 
     jobs = [(p, first, count) for first, count in batches for p in range(len(panes))]
-    streams = [
+    streams = _job_streams(store, clients, conversations, panes, jobs, turns, openings)
+    return _run(run_parallel(streams, max_workers=max_workers, cancel=cancel), jobs, openings, store)
+
+
+def retry_samples(
+    store: Store,
+    clients: Sequence,
+    comparison_id: str,
+    panes: Sequence[PaneSpec],
+    pane: int,
+    turn: int,
+    *,
+    samples: int,
+    use_n: bool = False,
+    max_workers: int | None = None,
+    cancel: threading.Event | None = None,
+) -> Generator[Tagged, None, None]:
+    """Send turn `turn` of pane `pane` again with `samples` samples: its replies are replaced (send_turn's
+    retry), then sampled as send_samples does. Events are Tagged like send_samples'."""
+    conversations = pane_conversations(store, comparison_id, panes, clients)
+    batches = sample_batches(samples, use_n)
+    opening = send_turn(
+        store,
+        clients[pane],
+        conversations[pane].id,
+        _asking(panes[pane].settings, batches[0][1]),
+        None,
+        retry_turn=turn,
+    )
+    jobs = [(pane, first, count) for first, count in batches]
+    streams = _job_streams(store, clients, conversations, panes, jobs, {pane: turn}, {pane: opening})
+    return _run(run_parallel(streams, max_workers=max_workers, cancel=cancel), jobs, [opening], store)
+
+
+def _job_streams(store: Store, clients, conversations, panes, jobs, turns, openings) -> list:
+    """One stream factory per (pane, first sample, count) job; `turns` and `openings` by pane (a pane's
+    opening stream, already stored by send_turn, is the first job's)."""
+    return [
         partial(
             _sample_events,
             store,
@@ -106,7 +143,6 @@ def send_samples(
         )
         for p, first, count in jobs
     ]
-    return _run(run_parallel(streams, max_workers=max_workers, cancel=cancel), jobs, openings, store)
 
 
 def _run(
@@ -191,7 +227,7 @@ def pick_sample(store: Store, conversation_id: str, turn: int, sample: int) -> N
 
 def estimate_samples(
     store: Store,
-    comparison_id: str,
+    comparison_id: str | None,
     panes: Sequence[PaneSpec],
     user_text: str,
     *,
@@ -199,11 +235,13 @@ def estimate_samples(
     use_n: bool = False,
 ) -> CostEstimate:
     """What sending `user_text` with `samples` samples per pane will cost (chatlab.estimate): each pane's
-    exact prompt, and replies as long as that pane's earlier replies (a default when it has none)."""
+    exact prompt, and replies as long as that pane's earlier replies (a default when it has none).
+    `comparison_id` None: a comparison not created yet (its panes have no history)."""
     batches = sample_batches(samples, use_n)
     parts = []
-    for conversation, pane in zip(store.comparison_panes(comparison_id), panes, strict=True):
-        stored = store.messages(conversation.id)
+    conversations = store.comparison_panes(comparison_id) if comparison_id else [None] * len(panes)
+    for conversation, pane in zip(conversations, panes, strict=True):
+        stored = store.messages(conversation.id) if conversation is not None else []
         window = plan_context(stored, pane.settings, user_text or "")
         seen = [_completion_tokens(m) for m in stored if m.role == "assistant" and m.status == COMPLETE]
         parts.append(
@@ -348,11 +386,14 @@ def a_versus_a(baseline: PaneSpec) -> list[PaneSpec]:
     return [baseline, dataclasses.replace(baseline, label=f"{baseline.label} (again)")]
 
 
-def export_files(store: Store, comparison_id: str, turn: int | None = None) -> dict[str, bytes]:
-    """A turn's two CSVs by file name: per sample, and per pane × metric (chatlab.stats)."""
+def export_files(
+    store: Store, comparison_id: str, turn: int | None = None, baseline: int = 0
+) -> dict[str, bytes]:
+    """A turn's two CSVs by file name: per sample, and per pane × metric (chatlab.stats) against pane
+    `baseline`."""
     turn = latest_turn(store, comparison_id) if turn is None else turn
     stem = f"comparison-{comparison_id}-turn-{turn}"
     return {
         f"{stem}-samples.csv": to_csv_bytes(samples_frame(store, comparison_id, turn)),
-        f"{stem}-statistics.csv": to_csv_bytes(statistics(store, comparison_id, turn)),
+        f"{stem}-statistics.csv": to_csv_bytes(statistics(store, comparison_id, turn, baseline)),
     }

@@ -25,6 +25,8 @@ _PER_TURN = {
     "model": "Model",
     "prompt_tokens": "Prompt tokens",
     "completion_tokens": "Completion tokens",
+    "reasoning_tokens": "Reasoning tokens",
+    "cached_tokens": "Cached tokens",
     "usage_estimated": "Estimated",
     "ttft_s": "First token (s)",
     "duration_s": "Duration (s)",

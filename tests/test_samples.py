@@ -24,6 +24,7 @@ from chatlab.samples import (
     estimate_samples,
     export_files,
     pick_sample,
+    retry_samples,
     sample_batches,
     samples_frame,
     send_samples,
@@ -205,6 +206,28 @@ def test_an_endpoint_that_ignores_n_gets_the_missing_samples_one_by_one(store, c
     assert sorted(events) == [(0, 0), (0, 1), (0, 2), (0, 3)]
     frame = samples_frame(store, cid)
     assert frame["sample"].tolist() == [0, 1, 2, 3] and frame["counted"].all()
+
+
+def test_a_pane_whose_samples_all_failed_is_sampled_again_alone(store, client, fake_openai):
+    panes = [pane("A", "You are A."), pane("B", "You are B.")]
+    cid = create_comparison(store, panes)
+    fake_openai.script_fn(lambda r: Reply(status=500) if system_of(r) == "You are B." else None)
+    run(send_samples(store, [client, client], cid, panes, "Hello", samples=5))
+    frame = samples_frame(store, cid)
+    assert not frame.loc[frame["pane"] == 1, "counted"].any()
+    fake_openai.script_fn(None)
+    sent = len(fake_openai.chat_requests)
+    events = run(retry_samples(store, [client, client], cid, panes, 1, 1, samples=5, max_workers=2))
+    assert sorted(events) == [(1, s) for s in range(5)]
+    assert len(fake_openai.chat_requests) == sent + 5
+    assert {system_of(r) for r in fake_openai.chat_requests[sent:]} == {"You are B."}
+    frame = samples_frame(store, cid)
+    assert (
+        frame["counted"].all()
+        and frame.groupby("pane")["sample"].apply(list).tolist() == [list(range(5))] * 2
+    )
+    [user] = [m for m in store.messages(store.comparison_panes(cid)[1].id) if m.role == "user"]
+    assert user.content == "Hello"  # the same turn, sent again
 
 
 def test_arguments_are_checked_before_anything_is_stored(store, client):

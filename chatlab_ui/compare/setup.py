@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
 import streamlit as st
 
 from chatlab.compare import PaneSpec
-from chatlab.params import INT, OVERRIDES, PARAMS, GenerationParams, ParamError
+from chatlab.params import CHOICE, FLOAT, INT, OVERRIDES, PARAMS, GenerationParams, ParamError
 from chatlab.roles import Role
+from chatlab.roles.variables import MissingValues
+from chatlab.safe_markdown import escape_markdown
 from chatlab.store import Store
 from chatlab.turn import TurnSettings
 from chatlab_ui.page_keys import PageKeys
@@ -37,12 +40,39 @@ def _row(name: str, system: str, defaults: dict) -> dict:
 
 
 def _override_column(name: str):
+    """The table column of a parameter, generated from its declaration (chatlab.params)."""
     param = PARAMS[name]
+    if param.kind == CHOICE:
+        return st.column_config.SelectboxColumn(param.heading, options=list(param.choices), help=param.help)
     if param.kind == INT and param.high > 2**53:  # a seed: any whole number, no slider range to show
         return st.column_config.NumberColumn(param.heading, step=1, help=param.help)
-    return st.column_config.NumberColumn(
-        param.heading, min_value=param.low, max_value=param.high, step=param.step, help=param.help
-    )
+    if param.kind in (FLOAT, INT):
+        return st.column_config.NumberColumn(
+            param.heading, min_value=param.low, max_value=param.high, step=param.step, help=param.help
+        )
+    return st.column_config.TextColumn(param.heading, help=param.help)
+
+
+def _variable_fields(keys: PageKeys, label: str, settings: TurnSettings, disabled: bool) -> dict[str, str]:
+    """A field per variable of the pane's prompt, filled with its default; returns the values typed."""
+    variables = settings.prompt_variables()
+    if not variables:
+        return {}
+    st.markdown(f"**{escape_markdown(label)}** — the prompt's variables")
+    values = {}
+    columns = st.columns(min(len(variables), 3))
+    for index, variable in enumerate(variables):
+        column = columns[index % len(columns)]
+        key = keys("var", label, variable.key)
+        st.session_state.setdefault(key, variable.default or "")
+        values[variable.name] = column.text_input(
+            variable.name,
+            key=key,
+            disabled=disabled,
+            help=variable.description or None,
+            placeholder="required: no default" if variable.required else f"default: {variable.default}",
+        )
+    return values
 
 
 def pane_setup(
@@ -104,25 +134,35 @@ def pane_setup(
         try:
             params = shared.replace(**overrides)
         except ParamError as exc:
-            problems.append(f"{row['Pane']}: {exc}")
+            problems.append(f"{row['Pane']}: {exc} — fix the cell to send")
             continue
         role = by_name.get(row["Pane"])
-        panes.append(
-            PaneSpec(
-                settings=TurnSettings(
-                    model=(row["Model"] or "").strip() or model,
-                    params=params,
-                    context_depth=depth if _blank(row["Depth"]) else int(row["Depth"]),
-                    role_name=row["Pane"],
-                    system_prompt=row["System prompt"] or "",
-                    few_shot=tuple(role.few_shot_messages()) if role else (),
-                ),
-                label=row["Pane"],
-            )
+        settings = TurnSettings(
+            model=(row["Model"] or "").strip() or model,
+            params=params,
+            context_depth=depth if _blank(row["Depth"]) else int(row["Depth"]),
+            role_name=row["Pane"],
+            system_prompt=row["System prompt"] or "",
+            few_shot=tuple(role.few_shot_messages()) if role else (),
+            variables=role.variables if role else (),
         )
-    for problem in problems:
-        st.error(f"{problem}. Fix the cell to send.", icon=":material/error:")
-    return panes, problems
+        settings = dataclasses.replace(
+            settings, values=_variable_fields(keys, row["Pane"], settings, disabled)
+        )
+        if missing := settings.missing_values():
+            problems.append(f"{row['Pane']}: {str(MissingValues(missing)).rstrip('.')}")
+        panes.append(PaneSpec(settings=settings, label=row["Pane"]))
+    return panes, problems  # the page says them once, beside the input they block
+
+
+def open_comparison(store: Store) -> str | None:
+    """The comparison the URL names (?cmp=), or None for a new one (a stale id says so and is dropped)."""
+    comparison_id = st.query_params.get("cmp")
+    if comparison_id and store.get_comparison(comparison_id) is None:
+        st.warning(f"Comparison {comparison_id} was not found; starting a new one.")
+        st.query_params.pop("cmp", None)
+        return None
+    return comparison_id or None
 
 
 def complete_panes(store: Store, comparison_id: str) -> bool:

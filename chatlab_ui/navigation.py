@@ -20,6 +20,7 @@ COMPARE = "pages/1_Compare_roles.py"
 SWEEP = "pages/2_Parameter_sweep.py"
 HISTORY = "pages/3_History.py"
 ROLES = "pages/4_Roles.py"
+TEST_SETS = "pages/5_Test_sets.py"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ PAGES = (
     PageSpec(SWEEP, "Parameter sweep", ":material/tune:", "Parameter_sweep"),
     PageSpec(HISTORY, "History", ":material/history:", "History"),
     PageSpec(ROLES, "Roles", ":material/theater_comedy:", "Roles"),
+    PageSpec(TEST_SETS, "Test sets", ":material/fact_check:", "Test_sets"),
 )
 
 

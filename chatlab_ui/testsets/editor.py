@@ -25,7 +25,7 @@ from chatlab_ui.testsets.state import Draft, P, S, draft, edited_frame, notice, 
 CHECKS_HELP = (
     "Checks for this case only, one a line: contains: Paris · not-contains: sorry · regex: ^\\d+$ · "
     "max-chars: 200 · max-tokens: 50 · is-json · language: zh · llm-rubric: answers politely. "
-    "The check builder below writes any of them for you."
+    "'Add a check' below writes any of them for you."
 )
 
 
@@ -107,7 +107,7 @@ def _table(current: Draft) -> pd.DataFrame:
 def _set_checks(current: Draft) -> None:
     st.markdown("**Checks for every case**")
     if not current.checks:
-        st.caption("None yet: add one with the check builder below.")
+        st.caption("None yet: add one below.")
     for i, check in enumerate(current.checks):
         text, remove = st.columns([8, 1], vertical_alignment="center")
         text.markdown(f"- {escape_markdown(check.label)} · `{escape_markdown(check_cell(check))}`")
@@ -153,7 +153,7 @@ def editor(sets: TestSets, graders: list[str]) -> None:
     st.text_input("Description", key=P("description"), placeholder="optional: what the set is for")
     edited = _table(current)
     _set_checks(current)
-    with st.expander("Check builder", icon=":material/rule:"):
+    with st.expander("Add a check — to every case, or to one case", icon=":material/rule:"):
         cases = max(1, len(edited))
         st.selectbox("Case", range(1, cases + 1), key=P("check_case"), help="For 'Add to this case'.")
         check_form(

@@ -6,6 +6,8 @@ what to fix); nothing is stored and nothing on the page is lost.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from chatlab.safe_markdown import escape_markdown
@@ -13,7 +15,7 @@ from chatlab.store.testsets import TestSets
 from chatlab.testsets import TestSetError, TestSetImport, import_test_set
 from chatlab.testsets.model import TestSet
 from chatlab_ui.tables import table
-from chatlab_ui.testsets.state import TAB_KEY, TAB_SETS, P, S, notice, open_in_editor
+from chatlab_ui.testsets.state import TAB_KEY, TAB_SETS, P, S, contents, notice, open_in_editor
 
 FORMATS = (
     "**CSV**: a `message` column (or promptfoo's `question`, `prompt`, `input`), a column per variable "
@@ -35,9 +37,9 @@ def _save(sets: TestSets, test_set: TestSet, replace_existing: bool) -> None:
     notice("success", f"Imported '{escape_markdown(saved.name)}': {len(saved.cases):,} cases.")
 
 
-def _read(upload, name: str) -> TestSetImport | None:
+def _read(upload) -> TestSetImport | None:
     try:
-        return import_test_set(upload.getvalue(), upload.name, name=name or None)
+        return import_test_set(upload.getvalue(), upload.name)
     except TestSetError as exc:
         st.error(f"This file was not imported. {exc}", icon=":material/error:")
         st.caption("Nothing was stored. Fix the file and upload it again.")
@@ -50,19 +52,18 @@ def importer(sets: TestSets) -> None:
     upload = st.file_uploader("CSV or JSONL file", type=["csv", "jsonl", "ndjson", "json"], key=P("upload"))
     if upload is None:
         return
-    name = st.text_input(
-        "Name", key=P("import.name"), placeholder=f"{upload.name.rsplit('.', 1)[0]} (the file's name)"
-    )
-    imported = _read(upload, name.strip())
+    imported = _read(upload)
     if imported is None:
         return
     test_set = imported.test_set
-    variables = ", ".join(f"`{escape_markdown(v)}`" for v in test_set.variables) or "none"
-    own = sum(len(c.checks) for c in test_set.cases)
-    st.markdown(
-        f"**{len(test_set.cases):,}** cases · variables: {variables} · {len(test_set.checks)} checks for "
-        f"every case, {own:,} on single cases"
-    )
+    name = st.text_input("Name", key=P("import.name"), placeholder=f"{test_set.name} (the file's name)")
+    if name.strip():
+        try:
+            test_set = replace(test_set, name=name)
+        except TestSetError as exc:
+            st.error(str(exc))
+            return
+    st.markdown(contents(test_set))
     for note in imported.notes:
         st.caption(escape_markdown(note))
     table(test_set.to_frame(), key=P("import.preview"))

@@ -10,9 +10,10 @@ import streamlit as st
 from chatlab.safe_markdown import escape_markdown
 from chatlab.store.testsets import TestSets
 from chatlab.testsets import TestSet, export_csv, export_jsonl
+from chatlab_ui.navigation import BATCH
 from chatlab_ui.tables import table
 from chatlab_ui.testsets.editor import new_set
-from chatlab_ui.testsets.state import TAB_EDIT, TAB_KEY, P, S, notice, open_in_editor
+from chatlab_ui.testsets.state import TAB_EDIT, TAB_KEY, P, S, contents, notice, open_in_editor
 
 
 def _file_stem(name: str) -> str:
@@ -39,21 +40,12 @@ def _start_new() -> None:
     S[TAB_KEY] = TAB_EDIT
 
 
-def _summary(test_set: TestSet) -> str:
-    own = sum(len(c.checks) for c in test_set.cases)
-    variables = ", ".join(f"`{escape_markdown(v)}`" for v in test_set.variables) or "none"
-    return (
-        f"**{len(test_set.cases):,}** cases · variables: {variables} · "
-        f"{len(test_set.checks)} checks for every case, {own:,} on single cases"
-    )
-
-
 def _actions(sets: TestSets, test_set: TestSet) -> None:
-    st.markdown(_summary(test_set))
+    st.markdown(contents(test_set))
     if test_set.description:
         st.caption(escape_markdown(test_set.description))
     stem = _file_stem(test_set.name)
-    edit, csv, jsonl, delete = st.columns(4)
+    edit, csv, jsonl, run, delete = st.columns(5)
     edit.button(
         "Edit", key=P("edit"), on_click=open_in_editor, args=(test_set,), kwargs={"stored": True},
         icon=":material/edit:", width="stretch",
@@ -67,6 +59,7 @@ def _actions(sets: TestSets, test_set: TestSet) -> None:
         "JSONL", data=lambda: export_jsonl(test_set), file_name=f"{stem}.jsonl", mime="application/jsonl",
         on_click="ignore", key=P("export.jsonl"), icon=":material/download:", width="stretch",
     )  # fmt: skip
+    run.page_link(BATCH, label="Run a batch", icon=":material/play_arrow:", query_params={"set": test_set.id})
     delete.button(
         "Delete", key=P("delete"), icon=":material/delete:", width="stretch",
         on_click=_ask_delete, args=(test_set.id,),

@@ -41,6 +41,7 @@ PAGES = (
     PageSpec(ROLES, "Roles", ":material/theater_comedy:", "Roles"),
     PageSpec(TEST_SETS, "Test sets", ":material/fact_check:", "Test_sets"),
     PageSpec(BATCH, "Batch runs", ":material/grid_view:", "Batch_runs"),
+    PageSpec(RATING, "Blind rating", ":material/how_to_vote:", "Blind_rating"),
 )
 
 

@@ -112,6 +112,7 @@ PAGES = {
     "pages/4_Roles.py": lambda at: at.title[0].value == "Roles",
     "pages/5_Test_sets.py": lambda at: at.title[0].value == "Test sets",
     "pages/6_Batch_runs.py": lambda at: at.title[0].value == "Batch runs",
+    "pages/7_Blind_rating.py": lambda at: at.title[0].value == "Blind rating",
 }
 
 

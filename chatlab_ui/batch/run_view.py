@@ -12,6 +12,7 @@ from chatlab.store.batches import RUNNING, BatchRuns
 from chatlab_ui.batch.results import cell, failures, grid, run_header, samples_download
 from chatlab_ui.batch.running import mark_stopped, progress, running, status_line
 from chatlab_ui.batch.stats_view import pass_rate_sentences, statistics_view
+from chatlab_ui.navigation import RATING
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.resources import get_store
 from chatlab_ui.tables import table
@@ -87,3 +88,10 @@ def run_view(store: Store, run_id: str, keys: PageKeys) -> None:
     failures(run, samples, keys.child("failures"))
     statistics_view(groups, stats_for, keys.child("stats"))
     samples_download(run, samples, keys)
+    if live is None and len(run.labels) > 1:
+        st.page_link(
+            RATING,
+            label="Rate these replies blind",
+            icon=":material/how_to_vote:",
+            query_params={"run": run_id},
+        )

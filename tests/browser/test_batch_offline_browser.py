@@ -53,7 +53,9 @@ def offline_app(tmp_path):
 def test_a_small_batch_on_the_local_model_survives_a_reload(offline_app, page):
     server, store, set_id = offline_app
     page.goto(f"{server.url}/Batch_runs?set={set_id}")
-    page.locator("[data-testid=stSidebar]").get_by_text("is running on this machine").wait_for(timeout=120_000)
+    page.locator("[data-testid=stSidebar]").get_by_text("is running on this machine").wait_for(
+        timeout=120_000
+    )
     wait_until_idle(page, 60_000)
     samples = page.locator("[data-testid=stSlider]").filter(has_text="Samples per case").get_by_role("slider")
     samples.focus()

@@ -14,6 +14,7 @@ from chatlab.safe_markdown import escape_markdown
 from chatlab.store.batches import BatchRunRecord, BatchSample
 from chatlab_ui.chat_view import display_text
 from chatlab_ui.page_keys import PageKeys
+from chatlab_ui.stored_list import when
 from chatlab_ui.tables import table, table_with_csv
 
 S = st.session_state
@@ -26,7 +27,7 @@ def run_header(run: BatchRunRecord) -> None:
     st.markdown(
         f"**{escape_markdown(run.test_set.name)}**: {len(run.test_set.cases):,} cases × "
         f"{len(run.panes)} panes × {run.samples_per_case} samples{judge} · started "
-        f"{run.created_at[:16].replace('T', ' ')}"
+        f"{when(run.created_at)}"
     )
     with st.expander("What each pane sent"):
         table(

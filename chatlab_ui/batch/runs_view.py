@@ -8,7 +8,7 @@ import streamlit as st
 from chatlab.store.batches import BatchRuns
 from chatlab_ui.batch.state import RUN_PARAM
 from chatlab_ui.page_keys import PageKeys
-from chatlab_ui.tables import table
+from chatlab_ui.stored_list import pick_stored, when
 
 
 def open_run(run_id: str) -> None:
@@ -27,32 +27,22 @@ def stored_runs(runs: BatchRuns, keys: PageKeys) -> None:
     if not listed:
         st.caption("None yet: runs are stored as they go, with every sample.")
         return
-    table(
-        pd.DataFrame(
-            {
-                "Title": [r.title for r in listed],
-                "Test set": [r.test_set.name for r in listed],
-                "Panes": [", ".join(r.labels) for r in listed],
-                "Planned samples": [r.total_samples for r in listed],
-                "Status": [r.status for r in listed],
-                "Started": [r.created_at[:16].replace("T", " ") for r in listed],
-            }
-        ),
-        key=keys("table"),
+    shown = pd.DataFrame(
+        {
+            "Title": [r.title for r in listed],
+            "Test set": [r.test_set.name for r in listed],
+            "Panes": [", ".join(r.labels) for r in listed],
+            "Planned samples": [r.total_samples for r in listed],
+            "Status": [r.status for r in listed],
+            "Started": [when(r.created_at) for r in listed],
+        }
     )
     by_id = {r.id: r for r in listed}
-    pick, go = st.columns([4, 1], vertical_alignment="bottom")
-    chosen = pick.selectbox(
-        "Run",
+    pick_stored(
+        shown,
         list(by_id),
-        key=keys("pick"),
-        format_func=lambda i: f"{by_id[i].title} · {by_id[i].created_at[:16].replace('T', ' ')}",
-    )
-    go.button(
-        "Open",
-        key=keys("open"),
-        on_click=open_run,
-        args=(chosen,),
-        icon=":material/open_in_new:",
-        width="stretch",
+        lambda i: f"{by_id[i].title} · {when(by_id[i].created_at)}",
+        label="Run",
+        keys=keys,
+        on_open=open_run,
     )

@@ -22,7 +22,7 @@ from chatlab_ui.endpoint_panel import wait_for_offline
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.rating.state import RUN_PARAM, S, open_rating
 from chatlab_ui.resources import get_client
-from chatlab_ui.tables import table
+from chatlab_ui.stored_list import pick_stored, when
 
 MAX_INPUTS = 200
 
@@ -61,7 +61,7 @@ def from_run(ratings: Ratings, runs: BatchRuns, keys: PageKeys) -> None:
         list(usable),
         key=keys("run"),
         format_func=lambda i: (
-            f"{usable[i].title} · {', '.join(usable[i].labels)} · {usable[i].created_at[:16]}"
+            f"{usable[i].title} · {', '.join(usable[i].labels)} · {when(usable[i].created_at)}"
         ),
     )
     run: BatchRunRecord = usable[run_id]
@@ -142,31 +142,21 @@ def stored_ratings(ratings: Ratings, keys: PageKeys) -> None:
     if not listed:
         st.caption("None yet.")
         return
-    table(
-        pd.DataFrame(
-            {
-                "Title": [r.title or None for r in listed],
-                "Panes": [", ".join(r.labels) for r in listed],
-                "Votes": [len(ratings.votes(r.id)) for r in listed],
-                "Seed": [r.seed for r in listed],
-                "Last vote": [r.updated_at[:16].replace("T", " ") for r in listed],
-            }
-        ),
-        key=keys("table"),
+    shown = pd.DataFrame(
+        {
+            "Title": [r.title or None for r in listed],
+            "Panes": [", ".join(r.labels) for r in listed],
+            "Votes": [len(ratings.votes(r.id)) for r in listed],
+            "Seed": [r.seed for r in listed],
+            "Last vote": [when(r.updated_at) for r in listed],
+        }
     )
     by_id = {r.id: r for r in listed}
-    pick, go = st.columns([4, 1], vertical_alignment="bottom")
-    chosen = pick.selectbox(
-        "Rating",
+    pick_stored(
+        shown,
         list(by_id),
-        key=keys("pick"),
-        format_func=lambda i: by_id[i].title or ", ".join(by_id[i].labels),
-    )
-    go.button(
-        "Open",
-        key=keys("open"),
-        on_click=open_rating,
-        args=(chosen,),
-        icon=":material/open_in_new:",
-        width="stretch",
+        lambda i: by_id[i].title or ", ".join(by_id[i].labels),
+        label="Rating",
+        keys=keys,
+        on_open=open_rating,
     )

@@ -15,7 +15,7 @@ from chatlab.store.testsets import TestSets
 from chatlab.testsets import TestSetError, TestSetImport, import_test_set
 from chatlab.testsets.model import TestSet
 from chatlab_ui.tables import table
-from chatlab_ui.testsets.state import TAB_KEY, TAB_SETS, P, S, contents, notice, open_in_editor
+from chatlab_ui.testsets.state import PICK, TAB_KEY, TAB_SETS, P, S, contents, notice, open_in_editor
 
 FORMATS = (
     "**CSV**: a `message` column (or promptfoo's `question`, `prompt`, `input`), a column per variable "
@@ -32,7 +32,7 @@ def _save(sets: TestSets, test_set: TestSet, replace_existing: bool) -> None:
     except TestSetError as exc:
         notice("error", f"Not saved: {escape_markdown(str(exc))}")
         return
-    S[P("pick")] = saved.id
+    S[PICK] = saved.id
     S[TAB_KEY] = TAB_SETS
     notice("success", f"Imported '{escape_markdown(saved.name)}': {len(saved.cases):,} cases.")
 

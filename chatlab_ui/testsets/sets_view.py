@@ -11,9 +11,10 @@ from chatlab.safe_markdown import escape_markdown
 from chatlab.store.testsets import TestSets
 from chatlab.testsets import TestSet, export_csv, export_jsonl
 from chatlab_ui.navigation import BATCH
+from chatlab_ui.stored_list import pick_stored, when
 from chatlab_ui.tables import table
 from chatlab_ui.testsets.editor import new_set
-from chatlab_ui.testsets.state import TAB_EDIT, TAB_KEY, P, S, contents, notice, open_in_editor
+from chatlab_ui.testsets.state import LIST, PICK, TAB_EDIT, TAB_KEY, P, S, contents, notice, open_in_editor
 
 
 def _file_stem(name: str) -> str:
@@ -23,7 +24,7 @@ def _file_stem(name: str) -> str:
 def _delete(sets: TestSets, test_set: TestSet) -> None:
     sets.delete(test_set.id)
     S.pop(P("confirm_delete"), None)
-    S.pop(P("pick"), None)
+    S.pop(PICK, None)
     notice("success", f"Deleted '{escape_markdown(test_set.name)}'. Batch runs made with it keep their copy.")
 
 
@@ -83,21 +84,18 @@ def sets_list(sets: TestSets) -> None:
     if not summaries:
         st.info("No test set yet: create one in the table editor, or import a CSV or JSONL file.")
         return
-    table(
-        pd.DataFrame(
-            {
-                "Name": [s.name for s in summaries],
-                "Cases": [s.case_count for s in summaries],
-                "Description": [s.description or None for s in summaries],
-                "Changed": [s.updated_at[:16].replace("T", " ") for s in summaries],
-            }
-        ),
-        key=P("list"),
+    shown = pd.DataFrame(
+        {
+            "Name": [s.name for s in summaries],
+            "Cases": [s.case_count for s in summaries],
+            "Description": [s.description or None for s in summaries],
+            "Changed": [when(s.updated_at) for s in summaries],
+        }
     )
     by_id = {s.id: s for s in summaries}
-    if S.get(P("pick")) not in by_id:
-        S[P("pick")] = summaries[0].id
-    picked = st.selectbox("Test set", list(by_id), key=P("pick"), format_func=lambda i: by_id[i].name)
+    if S.get(PICK) not in by_id:
+        S[PICK] = summaries[0].id
+    picked = pick_stored(shown, list(by_id), lambda i: by_id[i].name, label="Test set", keys=LIST)
     test_set = sets.get(picked)
     if test_set is not None:
         _actions(sets, test_set)

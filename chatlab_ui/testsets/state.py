@@ -19,6 +19,8 @@ P = PageKeys("testsets")  # every widget and session key of the Test sets page
 TAB_KEY = P("tab")
 TAB_SETS, TAB_EDIT, TAB_IMPORT = "Test sets", "Create or edit", "Import a file"
 TABS = (TAB_SETS, TAB_EDIT, TAB_IMPORT)
+LIST = P.child("list")  # the stored sets' table and the set picked below it
+PICK = LIST("pick")
 S = st.session_state
 
 

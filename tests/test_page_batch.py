@@ -22,6 +22,7 @@ from chatlab.store.testsets import TestSets
 from chatlab.testsets import TestCase, TestSet, import_test_set
 from tests.fake_openai import Reply
 from tests.test_batch import REPLIES, ROLES, answer_by_role, twenty_case_csv
+from tests.test_page_testsets import own_keys_only
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/6_Batch_runs.py"
@@ -124,6 +125,7 @@ def test_twenty_cases_three_roles_three_samples_done_when(app_env):
     )
     assert len(rows) == 180
 
+    own_keys_only(at, "batch")
     # A cell opens its replies, each with its checks' results and reasons.
     at.selectbox(key="batch.run.cell.case").select(0)
     at.selectbox(key="batch.run.cell.pane").select(2).run()

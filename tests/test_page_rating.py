@@ -22,6 +22,7 @@ from chatlab.store.ratings import Ratings
 from chatlab.testsets import from_messages
 from chatlab_ui.rating.board import board_table
 from tests.fake_openai import Reply
+from tests.test_page_testsets import own_keys_only
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/7_Blind_rating.py"
@@ -112,6 +113,7 @@ def test_thirty_blind_votes_make_a_leaderboard_and_the_vote_csv_recomputes_it(ap
     said = "\n".join(m.value for m in at.markdown)
     assert "1\\. Warm is rated" in said and "95% interval" in said and "from 30 votes" in said
     assert "decisive votes" in said and "went to the left reply" in said
+    own_keys_only(at, "rating")
     matrix = at.dataframe[1].value.set_index("Winner")
     assert matrix.loc["Warm", "Cold"] == sum(1 for v in votes if v.winner is not None and v.winner == 0)
     assert any(b.proto.label == "Download the 30 votes (CSV)" for b in at.get("download_button"))
@@ -145,6 +147,7 @@ def test_undo_brings_the_last_pair_back_and_a_batch_run_can_be_rated(app_env, fa
     at.button(key="rating.from_run.start").click().run()
     rating_id = opened(at)
     first = shown_replies(at)
+    own_keys_only(at, "rating")
     at = vote(at, "tie")
     assert "Last vote: *Tie*" in at.success[0].value and "neither won" in at.success[0].value
     assert len(Ratings(store()).votes(rating_id)) == 1

@@ -12,6 +12,7 @@ from chatlab.checks import Check
 from chatlab.store import Store
 from chatlab.store.testsets import TestSets
 from chatlab.testsets import TestCase, TestSet
+from tests.test_page_keys import SHARED, widget_keys
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/5_Test_sets.py"
@@ -154,3 +155,19 @@ def test_edit_a_stored_set_and_delete_it_after_confirming(app_env):
     at.button(key="testsets.delete.yes").click().run()
     assert stored().list() == []
     assert "Deleted 'Greetings'. Batch runs made with it keep their copy." in [s.value for s in at.success]
+
+
+def own_keys_only(at: AppTest, prefix: str) -> None:
+    """Every key the page drew is its own (or the shared endpoint picker's), once; every table shows "—"."""
+    keys = widget_keys(at._tree)
+    assert keys and [k for k in keys if not k.startswith((f"{prefix}.", *SHARED))] == []
+    assert len(keys) == len(set(keys))
+    assert {frame.proto.placeholder for frame in at.dataframe} <= {"—"}
+
+
+def test_the_page_draws_only_its_own_keys(app_env):
+    stored().save(TestSet(name="Greetings", cases=(TestCase("hello", {"tone": "warm"}),)))
+    at = page().run()
+    own_keys_only(at, "testsets")
+    own_keys_only(open_tab(at, "Create or edit"), "testsets")
+    own_keys_only(upload(open_tab(at, "Import a file"), "capitals.csv", PROMPTFOO_CSV.encode()), "testsets")

@@ -42,25 +42,25 @@ def run_header(run: BatchRunRecord) -> None:
         )
 
 
-def _open_cell(keys: PageKeys, labels: Sequence[str]) -> None:
-    """Callback: a grid cell was clicked; open its case and pane below."""
+def _open_cell(keys: PageKeys, cell_keys: PageKeys, labels: Sequence[str]) -> None:
+    """Callback: a grid cell was clicked; open its case and pane in the cell view (cell_keys)."""
     cells = S[keys("grid")]["selection"]["cells"]
     if cells:
         row, column = cells[0]
-        S[keys("case")] = int(row)
+        S[cell_keys("case")] = int(row)
         if column in labels:
-            S[keys("pane")] = list(labels).index(column)
+            S[cell_keys("pane")] = list(labels).index(column)
 
 
-def grid(run: BatchRunRecord, samples: Sequence[BatchSample], keys: PageKeys) -> None:
-    """Cases × panes: passed/samples in each cell; a click opens the cell."""
+def grid(run: BatchRunRecord, samples: Sequence[BatchSample], keys: PageKeys, cell_keys: PageKeys) -> None:
+    """Cases × panes: passed/samples in each cell; a click opens the cell in the cell view (cell_keys)."""
     st.subheader("Cases × panes")
     st.caption("Each cell: samples that passed every check / samples. Click a cell to read its replies.")
     shown = results_grid(run, samples).reset_index(names=CASE_COLUMN)
     table(
         shown,
         key=keys("grid"),
-        on_select=lambda: _open_cell(keys, run.labels),
+        on_select=lambda: _open_cell(keys, cell_keys, run.labels),
         selection_mode="single-cell",
         column_config={CASE_COLUMN: st.column_config.TextColumn("Case", width="medium")},
     )

@@ -83,7 +83,7 @@ def run_view(store: Store, run_id: str, keys: PageKeys) -> None:
         return _statistics(run_id, len(samples), run.updated_at, base)
 
     _pass_rates(stats_for(baseline), samples, run.labels)
-    grid(run, samples, keys)
+    grid(run, samples, keys, keys.child("cell"))
     cell(run, samples, keys.child("cell"))
     failures(run, samples, keys.child("failures"))
     statistics_view(groups, stats_for, keys.child("stats"))

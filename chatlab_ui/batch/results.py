@@ -19,6 +19,11 @@ from chatlab_ui.tables import table, table_with_csv
 
 S = st.session_state
 CASE_COLUMN = "case"
+# A check's reason is the point of these tables: give it the room.
+WHY_WIDE = {
+    "Check": st.column_config.TextColumn(width="medium"),
+    "Why": st.column_config.TextColumn(width="large"),
+}
 
 
 def run_header(run: BatchRunRecord) -> None:
@@ -90,11 +95,10 @@ def _sample(sample: BatchSample, keys: PageKeys) -> None:
             return
         st.markdown(display_text(sample.reply) if sample.reply.strip() else "*(an empty reply)*")
         if sample.checks:
-            table(_checks_table(sample), key=keys("checks"))
-        for i, result in enumerate(r for r in sample.checks if r.reasoning):
+            table(_checks_table(sample), key=keys("checks"), column_config=WHY_WIDE)
+        for result in (r for r in sample.checks if r.reasoning):
             with st.expander(f"The judge's reasoning ({escape_markdown(result.label)})", expanded=False):
                 st.markdown(display_text(result.reasoning))
-                st.caption(f"Judge {i + 1} of this sample")
 
 
 def cell(run: BatchRunRecord, samples: Sequence[BatchSample], keys: PageKeys) -> None:
@@ -143,6 +147,7 @@ def failures(run: BatchRunRecord, samples: Sequence[BatchSample], keys: PageKeys
         shown.rename(columns={"check_error": "Could not run"}),
         lambda: samples_csv(frame),
         keys,
+        column_config=WHY_WIDE,
         label="Download failing checks CSV",
         file_name=f"batch-{run.id}-failures.csv",
     )

@@ -84,10 +84,12 @@ def status_line(run: BatchRunRecord, count: int) -> None:
         )
         return
     if run.status == CANCELLED:
-        st.warning(
-            f"Cancelled: {count:,} of {run.total_samples:,} samples finished and are kept below.",
-            icon=":material/cancel:",
+        kept = (
+            f"{count:,} of {run.total_samples:,} samples finished and are kept below"
+            if count
+            else "no sample had finished"
         )
+        st.warning(f"Cancelled: {kept}.", icon=":material/cancel:")
     else:
         st.success(f"Done: {count:,} samples.", icon=":material/check_circle:")
 

@@ -49,6 +49,13 @@ VALUE_FIELDS = {
 BUILT_IN_GRADER = ""
 
 
+def code_span(text: str) -> str:
+    """`text` as inline code on one line: Markdown inside a code span is inert, so nothing is escaped (a
+    backslash would show); a text holding a backtick gets a double-backtick fence."""
+    line = " ".join(text.split())
+    return f"`` {line} ``" if "`" in line else f"`{line}`"
+
+
 def _value_key(keys: PageKeys, holds: str) -> str:
     return keys("value", holds)  # one field per kind of value, so switching kinds keeps what was typed
 

@@ -74,7 +74,7 @@ def test_a_set_typed_in_the_table_with_checks_from_the_builder_is_stored(app_env
     at.selectbox(key="testsets.check.kind").select("language").run()
     at.selectbox(key="testsets.check.value.language").select("en")
     at.selectbox(key="testsets.check_case").select(2).run()
-    at.button(key="testsets.check.add.1").click().run()
+    at.button(key="testsets.check_to_case").click().run()
     assert not at.exception
     assert at.data_editor[0].value["checks"].tolist()[1] == "language: en"  # the rows typed are kept
 

@@ -13,6 +13,7 @@ from chatlab.params import GenerationParams
 from chatlab.safe_markdown import escape_markdown
 from chatlab.store.batches import BatchRunRecord, BatchSample
 from chatlab_ui.chat_view import display_text
+from chatlab_ui.check_form import code_span
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.stored_list import when
 from chatlab_ui.tables import table, table_with_csv
@@ -28,7 +29,7 @@ WHY_WIDE = {
 
 def run_header(run: BatchRunRecord) -> None:
     """The run's test set, k, judge, and each pane's settings."""
-    judge = f" · judged by `{escape_markdown(run.judge['model'])}`" if run.judge else ""
+    judge = f" · judged by {code_span(run.judge['model'])}" if run.judge else ""
     st.markdown(
         f"**{escape_markdown(run.test_set.name)}**: {len(run.test_set.cases):,} cases × "
         f"{len(run.panes)} panes × {run.samples_per_case} samples{judge} · started "

@@ -18,7 +18,7 @@ from chatlab.safe_markdown import escape_markdown
 from chatlab.store.testsets import TestSets
 from chatlab.testsets import TestSet, TestSetError, from_frame
 from chatlab.testsets.model import CHECKS, DESCRIPTION, MAX_NAME_CHARS, MESSAGE
-from chatlab_ui.check_form import check_form, check_from_state
+from chatlab_ui.check_form import check_form, check_from_state, code_span
 from chatlab_ui.tables import MISSING
 from chatlab_ui.testsets.state import Draft, P, S, draft, edited_frame, notice, set_draft
 
@@ -81,10 +81,15 @@ def new_set() -> None:
         S[P(key)] = ""
 
 
+def numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows numbered from 1, as 'Row 2 has no message' and the case picker count them."""
+    return frame.set_axis(pd.RangeIndex(1, len(frame) + 1), axis=0)
+
+
 def _table(current: Draft) -> pd.DataFrame:
     names = [c for c in current.frame.columns if c not in (MESSAGE, DESCRIPTION, CHECKS)]
     edited = st.data_editor(
-        current.frame,
+        numbered(current.frame),
         key=P("table", current.version),
         num_rows="dynamic",
         hide_index=False,
@@ -110,7 +115,7 @@ def _set_checks(current: Draft) -> None:
         st.caption("None yet: add one below.")
     for i, check in enumerate(current.checks):
         text, remove = st.columns([8, 1], vertical_alignment="center")
-        text.markdown(f"- {escape_markdown(check.label)} · `{escape_markdown(check_cell(check))}`")
+        text.markdown(f"- {escape_markdown(check.label)} · {code_span(check_cell(check))}")
         remove.button("Remove", key=P("set_check", i, "remove"), on_click=_remove_set_check, args=(i,))
 
 
@@ -154,12 +159,15 @@ def editor(sets: TestSets, graders: list[str]) -> None:
     edited = _table(current)
     _set_checks(current)
     with st.expander("Add a check — to every case, or to one case", icon=":material/rule:"):
-        cases = max(1, len(edited))
-        st.selectbox("Case", range(1, cases + 1), key=P("check_case"), help="For 'Add to this case'.")
-        check_form(
-            P.child("check"),
-            graders,
-            add={"Add to every case": _add_to_every_case, "Add to this case": _add_to_case},
+        check = check_form(P.child("check"), graders, add={"Add to every case": _add_to_every_case})
+        case, add = st.columns([1, 3], vertical_alignment="bottom")
+        case.selectbox("Case", range(1, max(1, len(edited)) + 1), key=P("check_case"))
+        add.button(
+            "Add to this case",
+            key=P("check_to_case"),
+            on_click=_add_to_case,
+            disabled=check is None,
+            icon=":material/add:",
         )
     test_set = _parsed(edited, current)
     if st.button("Save test set", key=P("save"), type="primary", disabled=test_set is None):

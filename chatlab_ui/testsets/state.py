@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from chatlab.checks import Check
-from chatlab.safe_markdown import escape_markdown
 from chatlab.testsets import TestSet
 from chatlab.testsets.model import CHECKS, DESCRIPTION, MESSAGE
+from chatlab_ui.check_form import code_span
 from chatlab_ui.notice import keep, show
 from chatlab_ui.page_keys import PageKeys
 
@@ -71,7 +71,7 @@ def open_in_editor(test_set: TestSet, *, stored: bool) -> None:
 
 def contents(test_set: TestSet) -> str:
     """ "**20** cases · variables: `topic` · 1 check for every case, 20 on single cases" (Markdown)."""
-    variables = ", ".join(f"`{escape_markdown(v)}`" for v in test_set.variables) or "none"
+    variables = ", ".join(code_span(v) for v in test_set.variables) or "none"
     own = sum(len(c.checks) for c in test_set.cases)
     every = f"{len(test_set.checks)} check{'s' if len(test_set.checks) != 1 else ''} for every case"
     return f"**{len(test_set.cases):,}** cases · variables: {variables} · {every}, {own:,} on single cases"

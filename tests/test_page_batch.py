@@ -236,3 +236,21 @@ def test_a_judge_check_for_every_case_grades_through_the_judge_model(app_env):
     assert BatchRuns(store()).get(run_id).status == FINISHED
     at.selectbox(key="batch.run.cell.pane").select(0).run()
     assert any(e.label.startswith("The judge's reasoning") for e in at.expander)
+
+
+def test_presets_alone_compare_parameters_without_a_role(app_env):
+    TestSets(store()).save(TestSet(name="plain", cases=(TestCase("hi"),)))
+    at = page().run()
+    at.multiselect(key="batch.panes.roles").set_value([]).run()
+    [presets] = [e for e in at.data_editor if e.key == "batch.panes.presets"]
+    at.session_state[presets.key] = {
+        "edited_rows": {},
+        "added_rows": [{"Preset": "short", "Max tokens": "16"}, {"Preset": "long", "Max tokens": "512"}],
+        "deleted_rows": [],
+    }
+    at.slider(key="batch.samples").set_value(1)
+    at, run_id = run_and_wait(at.run())
+    bodies = sorted(app_env.chat_requests, key=lambda r: r.body["max_tokens"])
+    assert [b.body["max_tokens"] for b in bodies] == [16, 512]
+    assert all(b.body["messages"] == [{"role": "user", "content": "hi"}] for b in bodies)
+    assert BatchRuns(store()).get(run_id).labels == ["short", "long"]

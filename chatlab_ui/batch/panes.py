@@ -13,7 +13,7 @@ import streamlit as st
 from chatlab.batch.plan import BatchPane
 from chatlab.params import OVERRIDES, PARAMS, GenerationParams, ParamError
 from chatlab.roles import Role
-from chatlab.turn import role_settings
+from chatlab.turn import TurnSettings, role_settings
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.tables import MISSING
 
@@ -59,8 +59,9 @@ def choose_panes(
         help="Each role answers every case with its own system prompt (its variables filled from the case).",
     )  # fmt: skip
     st.caption(
-        "Optional parameter presets: every role runs once per preset (a pane each). Empty cells keep the "
-        f"role's own defaults; an empty model is the sidebar's ({model})."
+        "Optional parameter presets: every role runs once per preset (a pane each); with no role, each preset "
+        "is a pane without a system prompt. Empty cells keep the role's own defaults; an empty model is the "
+        f"sidebar's ({model})."
     )
     columns = [PRESET, MODEL, *(PARAMS[n].heading for n in OVERRIDES)]
     rows = st.data_editor(
@@ -89,6 +90,12 @@ def choose_panes(
                 role, model=preset_model or model, params=params, endpoint_name=endpoint_name
             )
             panes.append(BatchPane(settings, f"{role.name} · {name}" if name else role.name))
+    if not chosen:  # presets alone: no system prompt, each preset a pane
+        for name, preset_model, values in presets:
+            settings = TurnSettings(
+                model=preset_model or model, params=GenerationParams(**values), endpoint_name=endpoint_name
+            )
+            panes.append(BatchPane(settings, name))
     if len(panes) > MAX_PANES:
         problems.append(f"{len(panes)} panes: choose at most {MAX_PANES} (roles × presets).")
     return panes, problems

@@ -16,7 +16,7 @@ from chatlab_ui.chat_view import display_text
 from chatlab_ui.check_form import code_span
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.stored_list import when
-from chatlab_ui.tables import table, table_with_csv
+from chatlab_ui.tables import csv_download, table, table_with_csv
 
 S = st.session_state
 CASE_COLUMN = "case"
@@ -155,13 +155,10 @@ def failures(run: BatchRunRecord, samples: Sequence[BatchSample], keys: PageKeys
 
 
 def samples_download(run: BatchRunRecord, samples: Sequence[BatchSample], keys: PageKeys) -> None:
-    st.download_button(
+    csv_download(
         f"Download every sample (CSV, {len(samples):,} rows: one per sample)",
-        data=lambda: samples_csv(samples_frame(run, samples)),
-        file_name=f"batch-{run.id}-samples.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
+        lambda: samples_csv(samples_frame(run, samples)),
+        f"batch-{run.id}-samples.csv",
         key=keys("samples_csv"),
         type="primary",
     )

@@ -13,7 +13,7 @@ from chatlab.batch.statistics import PASS_RATE, batch_verdicts, metrics_of
 from chatlab.csvfile import to_csv_bytes
 from chatlab.stats import format_value, method_note
 from chatlab_ui.page_keys import PageKeys
-from chatlab_ui.tables import table
+from chatlab_ui.tables import csv_download, table
 
 
 def _present(value) -> float | None:
@@ -88,12 +88,9 @@ def statistics_view(groups: list[str], statistics: Callable[[int], pd.DataFrame]
             column_config={"Against the baseline": st.column_config.TextColumn(width="large")},
         )
     st.caption(method_note() + " Distinct-n and similarity are over each pane's replies to every case.")
-    st.download_button(
+    csv_download(
         "Download statistics CSV (every figure, interval and p-value)",
-        data=lambda: to_csv_bytes(stats),
-        file_name="batch-statistics.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
+        lambda: to_csv_bytes(stats),
+        "batch-statistics.csv",
         key=keys("csv"),
     )

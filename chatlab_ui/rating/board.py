@@ -16,7 +16,7 @@ from chatlab.safe_markdown import escape_markdown
 from chatlab.store.ratings import RatingRecord, Ratings
 from chatlab_ui.page_keys import PageKeys
 from chatlab_ui.resources import get_store
-from chatlab_ui.tables import table
+from chatlab_ui.tables import csv_download, table
 
 METHOD = (
     "Bradley-Terry ratings on an Elo-like scale (1000 = average; 400 points = 10:1 odds), fitted by maximum "
@@ -94,13 +94,10 @@ def leaderboard_view(rating: RatingRecord, votes: Sequence[Vote], keys: PageKeys
     ).hexdigest()
     board = _board(rating.id, signature)
     _show(board, keys)
-    st.download_button(
+    csv_download(
         f"Download the {len(votes):,} votes (CSV)",
-        data=lambda: votes_csv(votes, rating.labels),
-        file_name=f"rating-{rating.id}-votes.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
+        lambda: votes_csv(votes, rating.labels),
+        f"rating-{rating.id}-votes.csv",
         key=keys("csv"),
         type="primary",
     )

@@ -20,6 +20,9 @@ COMPARE = "pages/1_Compare_roles.py"
 SWEEP = "pages/2_Parameter_sweep.py"
 HISTORY = "pages/3_History.py"
 ROLES = "pages/4_Roles.py"
+TEST_SETS = "pages/5_Test_sets.py"
+BATCH = "pages/6_Batch_runs.py"
+RATING = "pages/7_Blind_rating.py"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ PAGES = (
     PageSpec(SWEEP, "Parameter sweep", ":material/tune:", "Parameter_sweep"),
     PageSpec(HISTORY, "History", ":material/history:", "History"),
     PageSpec(ROLES, "Roles", ":material/theater_comedy:", "Roles"),
+    PageSpec(TEST_SETS, "Test sets", ":material/fact_check:", "Test_sets"),
+    PageSpec(BATCH, "Batch runs", ":material/grid_view:", "Batch_runs"),
+    PageSpec(RATING, "Blind rating", ":material/how_to_vote:", "Blind_rating"),
 )
 
 

@@ -37,6 +37,11 @@ def table_with_csv(
     """The table under keys("table") and a Download button under keys("download") whose file (`csv`,
     usually every column and raw names) is built only when it is clicked."""
     table(shown, key=keys("table"), column_config=column_config)
+    csv_download(label, csv, file_name, key=keys("download"))
+
+
+def csv_download(label: str, csv: Callable[[], bytes], file_name: str, *, key: str, **options) -> None:
+    """A Download button for a CSV built only when it is clicked; the click does not rerun the page."""
     st.download_button(
         label,
         data=csv,
@@ -44,5 +49,6 @@ def table_with_csv(
         mime="text/csv",
         on_click="ignore",
         icon=":material/download:",
-        key=keys("download"),
+        key=key,
+        **options,
     )

@@ -110,6 +110,9 @@ PAGES = {
     "pages/2_Parameter_sweep.py": lambda at: at.button(key="sweep.run") is not None,
     "pages/3_History.py": lambda at: at.text_input(key="history.query") is not None,
     "pages/4_Roles.py": lambda at: at.title[0].value == "Roles",
+    "pages/5_Test_sets.py": lambda at: at.title[0].value == "Test sets",
+    "pages/6_Batch_runs.py": lambda at: at.title[0].value == "Batch runs",
+    "pages/7_Blind_rating.py": lambda at: at.title[0].value == "Blind rating",
 }
 
 

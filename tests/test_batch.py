@@ -214,3 +214,47 @@ def test_judge_checks_run_through_the_client_and_keep_their_reasoning(store, cli
     stored = BatchRuns(store).samples(run_id)[0]
     assert sample.passed and stored.checks[0].reasoning == "Friendly enough.\nVERDICT: PASS"
     assert BatchRuns(store).get(run_id).judge == {"model": "gpt-4o-mini"}
+
+
+def test_statistics_come_from_chatlab_stats_with_the_pass_rate_and_judge_scores(store) -> None:
+    """A pane's figures are chatlab.stats' (Wilson for the pass rate, BCa for means, seed and resamples
+    stated), failed requests count as failed samples but are not measured, and verdicts speak of the
+    pass rate in percentage points."""
+    from chatlab.batch.statistics import batch_verdicts, statistics
+    from chatlab.checks import CheckResult
+    from chatlab.stats import RESAMPLES, SEED
+    from chatlab.store.batches import BatchSample
+
+    test_set = TestSets(store).save(TestSet(name="t", cases=tuple(TestCase(f"q{i}") for i in range(10))))
+    runs = BatchRuns(store)
+    run_id = runs.create(test_set, [{"label": "A"}, {"label": "B"}], 1)
+    for case in range(10):
+        for pane in (0, 1):
+            failed = pane == 1 and case < 8
+            score = CheckResult("judge", "judge (1-5): 'ok'", not failed, score=2.0 if failed else 5.0)
+            reply = "Paris " * (case + 1 + 5 * pane)
+            runs.add_sample(
+                run_id,
+                BatchSample(pane, case, 0, reply, not failed, (score,), completion_tokens=case + 5 * pane),
+            )
+    runs.add_sample(run_id, BatchSample(0, 9, 0, "", False, (), error="HTTP 500"))  # replaces case 10 of A
+    run, samples = runs.get(run_id), runs.samples(run_id)
+
+    table = statistics(run, samples)
+    assert list(dict.fromkeys(table.metric))[:3] == ["passed", "completion_tokens", "reply_chars"]
+    assert "score_judge" in set(table.metric) and "similarity" in set(table.metric)
+    passed = table[table.metric == "passed"].set_index("group")
+    assert passed.loc["A", "n"] == 10 and passed.loc["A", "mean"] == 0.9  # the failed request counts
+    assert passed.loc["A", "ci_method"] == "wilson" and passed.loc["B", "mean"] == 0.2
+    tokens = table[table.metric == "completion_tokens"].set_index("group")
+    assert tokens.loc["A", "n"] == 9  # …but is not measured
+    assert tokens.loc["B", "ci_method"] == "bootstrap-bca"
+    assert set(table.resamples) == {RESAMPLES} and set(table.seed) == {SEED}
+    said = dict(zip(table.metric + "/" + table.group, batch_verdicts(table), strict=True))
+    assert said["passed/A"] == "baseline"
+    assert said["passed/B"].startswith("passes less often: -70 percentage points [")
+    assert said["score_judge/B"].startswith("lower: ")
+
+    summary = pane_summary(run, samples).set_index("label")
+    assert summary.loc["B", "pass_rate_low"] == passed.loc["B", "ci_low"]
+    assert summary.loc["A", "completion_tokens_high"] == tokens.loc["A", "ci_high"]

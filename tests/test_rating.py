@@ -183,3 +183,59 @@ def test_runs_samples_ratings_and_votes_on_both_databases(store) -> None:
     assert runs.samples(run_id) == [] and ratings.get(rating_id).run_id is None
     ratings.delete(rating_id)
     assert ratings.list() == []
+
+
+def test_a_rating_plan_rates_some_panes_of_a_run_on_the_cases_they_all_answered(store) -> None:
+    from chatlab.rating.plan import ROUNDS, plan_rating
+    from chatlab.store.batches import BatchSample
+    from chatlab.store.testsets import TestSets
+
+    test_set = TestSets(store).save(from_messages(["a", "b", "c", "d"], "four"))
+    runs = BatchRuns(store)
+    run_id = runs.create(test_set, [{"label": "A"}, {"label": "B"}, {"label": "A"}], 1)
+    for pane in range(3):
+        for case in range(4):
+            error = "HTTP 500" if (pane, case) == (2, 1) else None
+            runs.add_sample(run_id, BatchSample(pane, case, 0, f"{pane}/{case}", error is None, error=error))
+    run, samples = runs.get(run_id), runs.samples(run_id)
+
+    plan = plan_rating(run, samples, ["A #3", "B"], seed=4)  # a repeated label carries its pane number
+    assert plan.panes == (2, 1) and plan.cases == (0, 2, 3) and plan.skipped_cases == 1
+    assert plan.total == 3 * ROUNDS and plan == plan_rating(run, samples, ["A #3", "B"], seed=4)
+    first = plan.next([])
+    text, left, right = plan.shown(first, run, samples)
+    vote = plan.vote(first, LEFT, run, samples)
+    assert (vote.left, vote.right) == (first.left, first.right)  # the rating's numbering: 0 = "A #3"
+    assert vote.case_index == plan.cases[first.case] and text == "abcd"[vote.case_index]
+    assert left == f"{plan.panes[first.left]}/{vote.case_index}" and vote.left_reply == left
+    assert plan.next([vote]) == plan.matchups[1]
+    with pytest.raises(ValueError, match="no pane named 'C'"):
+        plan_rating(run, samples, ["A #1", "C"], seed=4)
+    with pytest.raises(ValueError, match="at least two panes"):
+        plan_rating(run, samples, ["B"], seed=4)
+
+
+def test_the_leaderboard_in_sentences() -> None:
+    from chatlab.rating.sentences import bias_sentence, lead_sentence, rating_sentences, votes_sentence
+
+    clear = leaderboard(
+        [Vote(i, i, i % 2, 1 - i % 2, LEFT if i % 2 == 0 else RIGHT) for i in range(40)], ["A", "B"]
+    )
+    assert lead_sentence(clear).startswith("A is ahead of B: their intervals do not overlap")
+    assert rating_sentences(clear)[0].startswith("1. A is rated ")
+    assert "from 40 votes: 40 wins, 0 losses, 0 ties, 0 both bad." in rating_sentences(clear)[0]
+    assert votes_sentence(clear).startswith("40 votes: 40 chose a side, 0 ties, 0 both bad.")
+    assert bias_sentence(clear.position_bias, 0.95).endswith(
+        "this interval includes 50%, so no position bias shows."
+    )
+
+    lefty = leaderboard(
+        [Vote(i, i, i % 2, 1 - i % 2, LEFT) for i in range(30)] + [Vote(30, 0, 0, 1, TIE)], ["A", "B"]
+    )
+    assert "overlap: these votes do not tell them apart clearly" in lead_sentence(lefty)
+    assert bias_sentence(lefty.position_bias, 0.95) == (
+        "Of 30 decisive votes, 30 went to the left reply: 100% (95% interval 89% to 100%). 50% means the "
+        "side did not matter; this interval excludes 50%: votes lean to the left side, whatever was shown there."
+    )
+    assert votes_sentence(lefty).startswith("31 votes: 30 chose a side, 1 tie, 0 both bad.")
+    assert lead_sentence(leaderboard([], ["A", "B"])) == "No votes yet."

@@ -1,5 +1,5 @@
 """The tables of a batch run: one row per sample (and its CSV), pass rates and metrics with intervals per
-pane, the cases × panes grid, and every failed check with its reason."""
+pane (from batch.statistics), the cases × panes grid, and every failed check with its reason."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from chatlab.batch.intervals import CONFIDENCE, mean_interval, proportion_interval
+from chatlab.batch.statistics import PASS_RATE, pane_groups, statistics
 from chatlab.csvfile import to_csv_bytes
 from chatlab.params import PARAM_NAMES
 from chatlab.store.batches import BatchRunRecord, BatchSample
@@ -117,33 +117,39 @@ def samples_csv(frame: pd.DataFrame) -> bytes:
     return to_csv_bytes(frame)
 
 
-def pane_summary(
-    run: BatchRunRecord, samples: Sequence[BatchSample], confidence: float = CONFIDENCE
-) -> pd.DataFrame:
-    """Per pane: samples, passes, the pass rate with a Wilson interval, failed requests, and the mean of
-    every metric with a bootstrap interval (intervals at `confidence`)."""
+def pane_summary(run: BatchRunRecord, samples: Sequence[BatchSample]) -> pd.DataFrame:
+    """Per pane: samples, passes, the pass rate with its Wilson interval, failed requests, check errors,
+    and the mean of every METRICS column with its interval — the figures of batch.statistics (chatlab.stats:
+    BCa bootstrap, fixed seed), so they match the page's statistics; NaN where a pane has too few samples."""
+    figures = statistics(run, samples).set_index(["group", "metric"])
+
+    def figure(group: str, metric: str, column: str) -> float:
+        value = figures.at[(group, metric), column]
+        return float("nan") if pd.isna(value) else float(value)
+
     rows = []
-    for pane, label in enumerate(run.labels):
+    for pane, (label, group) in enumerate(zip(run.labels, pane_groups(run), strict=True)):
         mine = [s for s in samples if s.pane == pane]
         passed = sum(s.passed for s in mine)
-        low, high = proportion_interval(passed, len(mine), confidence)
         row = {
             "pane": pane,
             "label": label,
             "samples": len(mine),
             "passed": passed,
             "pass_rate": passed / len(mine) if mine else float("nan"),
-            "pass_rate_low": low,
-            "pass_rate_high": high,
+            "pass_rate_low": figure(group, PASS_RATE.name, "ci_low"),
+            "pass_rate_high": figure(group, PASS_RATE.name, "ci_high"),
             "failed_requests": sum(1 for s in mine if s.error),
             "check_errors": sum(1 for s in mine for r in s.checks if r.error),
         }
         for column in METRICS:
-            values = [
-                len(s.reply) if column == "reply_chars" else getattr(s, column) for s in mine if not s.error
-            ]
-            mean, lo, hi = mean_interval([float(v) for v in values if v is not None], confidence)
-            row.update({column: mean, f"{column}_low": lo, f"{column}_high": hi})
+            row.update(
+                {
+                    column: figure(group, column, "mean"),
+                    f"{column}_low": figure(group, column, "ci_low"),
+                    f"{column}_high": figure(group, column, "ci_high"),
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 

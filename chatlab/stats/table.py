@@ -222,13 +222,15 @@ def verdict(metric: Metric | str, row: pd.Series | dict, baseline_row: pd.Series
     return f"no detectable difference with {each} ({figure}, {format_p(p)} (Holm))"
 
 
-def verdicts(stats: pd.DataFrame) -> pd.Series:
-    """verdict() of every row of a compare_groups table (custom metrics as scores), aligned with it."""
+def verdicts(stats: pd.DataFrame, metrics: Sequence[Metric] = ()) -> pd.Series:
+    """verdict() of every row of a compare_groups table, aligned with it. Metrics that are neither built in
+    nor scores (a custom Metric given to compare_groups) are passed in `metrics`, to read in their words."""
     out = []
+    custom = {m.name: m for m in metrics}
     baselines = {r["metric"]: r for _, r in stats[stats["baseline"].fillna(False)].iterrows()}
     for _, row in stats.iterrows():
         name = row["metric"]
-        metric = metric_named(name)
+        metric = custom.get(name) or metric_named(name)
         base = baselines.get(name)
         out.append("no baseline" if base is None else verdict(metric, row, base))
     return pd.Series(out, index=stats.index, dtype="str")

@@ -280,7 +280,7 @@ def test_the_determinism_meter_reports_identity_divergence_and_fingerprints_and_
     app_env.script_fn(seeded_replies())
     at = sweep_page().run()
     at.slider(key="sweep.meter.runs").set_value(3).run()
-    assert any("6 requests to fake\\-model" in c.value for c in at.caption)
+    assert any("6 requests to gpt\\-4o\\-mini" in c.value for c in at.caption)
     at.button(key="sweep.meter.run").click().run()
     assert not at.exception
     bodies = [r.body for r in app_env.chat_requests]

@@ -483,7 +483,8 @@ def _usage_fields(usage: Usage | None, model: str) -> dict:
     return dict(
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
-        cached_tokens=usage.cached_tokens,
+        # Counted locally (the server sent no usage): nothing is known of its prompt cache.
+        cached_tokens=None if usage.estimated else usage.cached_tokens,
         reasoning_tokens=usage.reasoning_tokens or None,
         usage_estimated=usage.estimated,
         cost_usd=usage_cost(model, usage),

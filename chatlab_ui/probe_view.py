@@ -34,8 +34,23 @@ def findings_frame(report: ProbeReport) -> pd.DataFrame:
         status = _SHOWN.get(finding.status, finding.status)
         if finding.renamed_to:
             status += f" → {finding.renamed_to}"
-        rows.append({"Parameter": PARAMS[name].label, "Name": name, "Found": status, "Why": finding.detail})
-    return pd.DataFrame(rows, columns=["Parameter", "Name", "Found", "Why"], dtype="str")
+        rows.append({"Parameter": PARAMS[name].label, "Found": status, "Why": finding.detail, "Name": name})
+    # "Found" next to the parameter: in the narrow sidebar the later columns need a scroll to be seen.
+    return pd.DataFrame(rows, columns=["Parameter", "Found", "Why", "Name"], dtype="str")
+
+
+def findings_summary(report: ProbeReport) -> str:
+    """The findings in a line, the exceptions named: "9 accepted · ignored: Seed · rejected: Logit bias"."""
+    by_status: dict[str, list[str]] = {}
+    for name, finding in report.findings.items():
+        renamed = f" → {finding.renamed_to}" if finding.renamed_to else ""
+        by_status.setdefault(finding.status, []).append(PARAMS[name].label + renamed)
+    parts = []
+    order = list(_SHOWN)
+    for status, labels in sorted(by_status.items(), key=lambda i: order.index(i[0]) if i[0] in order else 99):
+        shown = _SHOWN.get(status, status)
+        parts.append(f"{len(labels)} {shown}" if status == ACCEPTED else f"{shown}: {', '.join(labels)}")
+    return " · ".join(parts)
 
 
 def _run(
@@ -75,6 +90,7 @@ def probe_panel(
             tried = report.requests
             how = f"the probe of {report.probed_at[:10]}" if tried else "refusals met in chats"
             st.caption(f"What {model} does with each parameter, found by {how}. Requests follow it.")
+            st.markdown(findings_summary(report))
             table(findings_frame(report), key=keys("probe", "table"))
         else:
             st.caption(

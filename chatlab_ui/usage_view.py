@@ -41,7 +41,8 @@ def per_turn_view(frame: pd.DataFrame) -> pd.DataFrame:
     """A comparison's rows with readable headings; unknown costs shown as '—', estimates as 'yes'."""
     view = frame[[c for c in _PER_TURN if c in frame.columns]].rename(columns=_PER_TURN)
     view["Cost"] = [format_usd(None if pd.isna(v) else float(v)) for v in view["Cost"]]
-    view["Estimated"] = ["yes" if v is True else "" for v in view["Estimated"]]
+    # The column holds numpy/pandas booleans, never the `True` singleton: test the value, not identity.
+    view["Estimated"] = ["yes" if pd.notna(v) and bool(v) else "" for v in view["Estimated"]]
     return view
 
 

@@ -65,6 +65,9 @@ class Reply:
 
     text: str = DEFAULT_TEXT
     chunk_chars: int = 8  # characters per streamed delta
+    # The content deltas themselves (choice 0), e.g. one word each to pair with `token_logprobs`; they
+    # replace `text` for that choice. None: `text` cut into `chunk_chars` pieces.
+    chunks: tuple[str, ...] | None = None
     delay_s: float = 0.0  # sleep between chunks
     first_delay_s: float = 0.0  # sleep before the first chunk (streaming: after the headers)
     usage: bool = True  # send usage (streaming: only when the request asks with include_usage)
@@ -377,7 +380,9 @@ class _Handler(BaseHTTPRequestHandler):
         cap = fake_models.token_cap(body)
         plans, finishes = [], []
         for i, text in enumerate(self._choice_texts(reply, n, body)):
-            pieces = _split(text, reply.chunk_chars)
+            pieces = (
+                list(reply.chunks) if reply.chunks is not None and i == 0 else _split(text, reply.chunk_chars)
+            )
             finish = reply.finish_reason
             if cap is not None and len(pieces) > cap:
                 pieces, finish = pieces[:cap], "length"

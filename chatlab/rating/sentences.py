@@ -51,6 +51,11 @@ def lead_sentence(board: Leaderboard) -> str:
     if board.votes == 0 or len(table) < 2:
         return "No votes yet."
     first, second = table.iloc[0], table.iloc[1]
+    if _number(first.rating - second.rating) in ("0", "-0"):  # "leads by 0 points" would read wrong
+        return (
+            f"{first.label} and {second.label} are level ({_number(first.rating)} each): these votes do not "
+            "tell them apart; more votes would."
+        )
     if not (math.isfinite(first.low) and math.isfinite(second.high)):
         return f"{first.label} leads {second.label}; too few votes for intervals."
     if first.low > second.high:

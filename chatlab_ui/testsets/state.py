@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from chatlab.checks import Check
+from chatlab.safe_markdown import escape_markdown
 from chatlab.testsets import TestSet
 from chatlab.testsets.model import CHECKS, DESCRIPTION, MESSAGE
 from chatlab_ui.check_form import code_span
@@ -69,12 +70,20 @@ def open_in_editor(test_set: TestSet, *, stored: bool) -> None:
     S[TAB_KEY] = TAB_EDIT
 
 
+SHOWN_SET_CHECKS = 3  # named in the summary line; more are only counted
+
+
 def contents(test_set: TestSet) -> str:
-    """ "**20** cases · variables: `topic` · 1 check for every case, 20 on single cases" (Markdown)."""
+    """ "**20** cases · variables: `topic` · 1 check for every case (at most 80 characters), 20 on single
+    cases" (Markdown). The checks for every case are named: the cases table does not show them."""
     variables = ", ".join(code_span(v) for v in test_set.variables) or "none"
     own = sum(len(c.checks) for c in test_set.cases)
     every = f"{len(test_set.checks)} check{'s' if len(test_set.checks) != 1 else ''} for every case"
-    return f"**{len(test_set.cases):,}** cases · variables: {variables} · {every}, {own:,} on single cases"
+    if test_set.checks:
+        named = [escape_markdown(c.label) for c in test_set.checks[:SHOWN_SET_CHECKS]]
+        every += f" ({'; '.join(named)}{'; …' if len(test_set.checks) > SHOWN_SET_CHECKS else ''})"
+    cases = "case" if len(test_set.cases) == 1 else "cases"
+    return f"**{len(test_set.cases):,}** {cases} · variables: {variables} · {every}, {own:,} on single cases"
 
 
 def notice(kind: Literal["success", "info", "warning", "error"], text: str) -> None:

@@ -283,3 +283,19 @@ def set_temperature(page, target: float) -> None:
             pass  # dropped by a rerun: the loop looks again and presses again
     assert abs(float(thumb.input_value()) - target) < 1e-9
     expect(preview).to_contain_text(want)
+
+
+def set_slider(page, label: str, key: str, value: int) -> None:
+    """Move the slider labelled `label` with the keyboard (`key`: ArrowLeft, ArrowRight, Home, End) until
+    it shows `value`, and wait until the page has it."""
+    from playwright.sync_api import expect
+
+    slider = page.locator("[data-testid=stSlider]").filter(has_text=label)
+    slider.get_by_role("slider").focus()
+    slider.get_by_role("slider").press(key)
+    for _ in range(40):
+        if slider.get_by_test_id("stSliderThumbValue").inner_text() == str(value):
+            break
+        slider.get_by_role("slider").press(key)
+    expect(slider.get_by_test_id("stSliderThumbValue")).to_have_text(str(value))
+    wait_until_idle(page)

@@ -10,7 +10,7 @@ import threading
 from playwright.sync_api import expect
 
 from chatlab.store import COMPLETE, STOPPED, Store
-from tests.browser.harness import wait_until_idle
+from tests.browser.harness import set_slider, wait_until_idle
 from tests.fake_openai import Reply
 
 PANES = "[data-testid=stMainBlockContainer] [data-testid=stColumn]"
@@ -139,19 +139,6 @@ def test_a_reload_during_a_held_reply_shows_it_arriving_then_complete(live_app, 
     cid = page.url.split("cmp=")[1].split("&")[0]
     assert [store.messages(c.id)[-1].status for c in store.comparison_panes(cid)] == [COMPLETE] * 3
     no_exception(page)
-
-
-def set_slider(page, label: str, key: str, value: int) -> None:
-    """Move a slider with the keyboard to `value` and wait until the page has it."""
-    slider = page.locator("[data-testid=stSlider]").filter(has_text=label)
-    slider.get_by_role("slider").focus()
-    slider.get_by_role("slider").press(key)
-    for _ in range(40):
-        if slider.get_by_test_id("stSliderThumbValue").inner_text() == str(value):
-            break
-        slider.get_by_role("slider").press(key)
-    expect(slider.get_by_test_id("stSliderThumbValue")).to_have_text(str(value))
-    wait_until_idle(page)
 
 
 def test_samples_show_progress_and_cancel_keeps_the_finished_ones(live_app, page):

@@ -298,6 +298,12 @@ class ChatClient:
                     error_from_exception(exc, self.endpoint, during_stream=response is not None)
                 )
             else:
+                unfinished = not state.finish or None in state.finish.values()
+                if cancel is not None and cancel.is_set() and unfinished:
+                    # The dropped connection can read as a clean end of the stream (a server that closes
+                    # the body with the connection): it was the user's Stop, not a reply cut by the server.
+                    _bill_partial(pool, key, response, final_usage)
+                    return
                 if pool is not None and key is not None:
                     spent = final_usage()
                     pool.report_success(key, spent.prompt_tokens, spent.completion_tokens)

@@ -28,6 +28,7 @@ from tests.browser.harness import (  # noqa: E402
     launch_chromium,
     send_chat,
     set_slider,
+    settled,
     wait_until_idle,
 )  # noqa: E402
 from tests.fake_openai import FakeOpenAI, Reply  # noqa: E402
@@ -60,13 +61,6 @@ def chat_page(page, url: str) -> None:
     page.wait_for_timeout(600)
     scroll_main(page, top=False)
     page.screenshot(path=OUT / "request-preview.png")
-
-
-def settled(page) -> None:
-    """Idle, and no element left over from the previous run: Streamlit keeps those on screen (marked
-    stale) until the new run has drawn past them, and a text the new run drew early is no sign of that."""
-    wait_until_idle(page)
-    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=30_000)
 
 
 def scroll_main(page, *, top: bool) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chatlab.client import PLACEHOLDER_KEY, ChatClient
+from chatlab.client import PLACEHOLDER_KEY, Cancel, ChatClient
 from chatlab.endpoint import Endpoint
 from chatlab.events import Finish, KeyNotice, ReasoningDelta, StreamDone, StreamError, TextDelta, Usage
 from chatlab.keys import KeyPool
@@ -274,6 +274,36 @@ def test_closing_the_stream_early_stops_quietly(fake_openai, fake_endpoint):
     # The client is still usable afterwards.
     events = run(client)
     assert text_of(events) == "Hello from the fake server."
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["closed-body", "chunked-body"])
+def test_a_cancelled_stream_ends_without_a_summary_that_would_call_it_cut(
+    fake_openai, fake_endpoint, monkeypatch, chunked
+):
+    """Cancel (Stop, from another thread) shuts the socket, then closes the response. A busy machine can run
+    the reading thread between the two: it then reads the end of the socket, which for a body framed by the
+    connection's close is a clean end of the stream. That is still a stop, never a StreamDone saying the
+    server ended the reply early (the page would show 'interrupted' for the user's own Stop)."""
+    import chatlab.client as client_module
+
+    def shut_only(response):  # the window between the two steps, held open
+        response.response.extensions["network_stream"].get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+
+    monkeypatch.setattr(client_module, "_drop_connection", shut_only)
+    never = threading.Event()
+    fake_openai.script(
+        Reply(text="first words, then silence", chunk_chars=6, hold=never, hold_after=2, chunked=chunked)
+    )
+    cancel = Cancel()
+    events = []
+    request = build_request("gpt-4o-mini", MESSAGES, GenerationParams())
+    for event in ChatClient(fake_endpoint).stream(request, cancel):
+        events.append(event)
+        if sum(isinstance(e, TextDelta) for e in events) == 2:
+            cancel()  # the read now blocked on the held reply returns at once
+    never.set()
+    assert text_of(events) == "first words,"
+    assert not [e for e in events if isinstance(e, StreamDone | StreamError)]
 
 
 # ---- client setup ---------------------------------------------------------------------------------

@@ -209,6 +209,13 @@ def wait_until_idle(page, timeout_ms: int = 30_000) -> None:
     page.wait_for_function(_IDLE_JS, timeout=timeout_ms)
 
 
+def settled(page, timeout_ms: int = 30_000) -> None:
+    """Idle, and no element left over from the previous run: Streamlit keeps those on screen (marked
+    stale) until the new run has drawn past them, and a text the new run drew early is no sign of that."""
+    wait_until_idle(page, timeout_ms)
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=timeout_ms)
+
+
 def submit_chat(page, text: str) -> int:
     """Type a message and press Enter, without waiting for the reply; returns how many chat messages were
     drawn before (what wait_for_reply needs)."""

@@ -7,7 +7,7 @@ import threading
 import time
 
 from chatlab.store import CANCELLED, SWEEP, Store
-from tests.browser.harness import wait_until_idle
+from tests.browser.harness import settled, wait_until_idle
 from tests.fake_openai import Reply
 
 ROW_PX = 35  # the height of a st.dataframe header and row
@@ -54,6 +54,7 @@ def test_a_cancelled_sweep_is_kept_and_history_reopens_it(live_app, page):
     page.get_by_label("Show").click()
     page.get_by_role("option", name="Sweeps").click()
     page.get_by_text("1 run.").wait_for()
+    settled(page)  # the list of everything, drawn before Sweeps was chosen, is gone: the grid is the runs'
     grid = page.locator("[data-testid=stDataFrame]").first.bounding_box()
     page.mouse.click(grid["x"] + 16, grid["y"] + ROW_PX + ROW_PX / 2)  # the first row's selection box
     page.get_by_role("link", name="Open on the Parameter sweep page").click()

@@ -315,10 +315,11 @@ class ChatClient:
                 else without_refused(request, error.param, error.message)
             )
             if dropped is not None:
+                reason = error.message
                 request, body, error = dropped.request, dropped.request.body, None
                 max_attempts += 1
                 state = _ReplyState()
-                yield ParamDropped(dropped.name, dropped.note, dict(body))
+                yield ParamDropped(dropped.name, dropped.note, dict(body), reason)
                 continue
             # The attempt failed: tell the pool, and fail over when the key was the problem.
             if pool is None or key is None:

@@ -34,11 +34,13 @@ class TokenLogprobs:
 class ParamDropped:
     """The server refused a parameter that only observes the reply (e.g. logprobs, with a 400 naming it)
     before anything was generated: the request was sent again without it, and the reply goes on.
-    `body` is the request body actually sent now; `note` says what was left out and why."""
+    `body` is the request body actually sent now; `note` says what was left out and why; `reason` is the
+    server's own message (what a findings table shows, without the note's wording around it)."""
 
     name: str
     note: str
     body: dict
+    reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def capabilities_with(model: str, findings: dict[str, Finding], probed_at: str) 
             continue
         overrides[name] = support
         if finding.detail:
-            reasons[name] = f"found on {day}: {finding.detail}"
+            reasons[name] = f"found on {day}: {finding.detail.rstrip('. ')}"  # it sits inside parentheses
     return Capabilities(
         model=model,
         family=base.family,
@@ -383,7 +383,7 @@ def run_probe(
         findings["n"] = Finding(IGNORED, "n=2 gave one choice")
     probabilities = ask(steps["logprobs"])
     if probabilities.dropped is not None or probabilities.error is not None:
-        why = probabilities.dropped.note if probabilities.dropped else probabilities.error.message
+        why = probabilities.dropped.reason if probabilities.dropped else probabilities.error.message
         findings["logprobs"] = Finding(REJECTED, why)
     elif probabilities.token_probabilities:
         findings["logprobs"] = Finding(ACCEPTED, "token probabilities came back")

@@ -381,7 +381,7 @@ def _stream_reply(
                     store, settings.findings_key, settings.model, settings.protocol, name, error.message
                 )
             may_retry = False
-            yield ParamDropped(name, note, request.body)
+            yield ParamDropped(name, note, request.body, error.message)
             stream = client.stream(request, cancel)
     finally:
         stream.close()

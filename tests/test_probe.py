@@ -76,6 +76,13 @@ def test_a_reasoning_model_rejects_sampling_and_renames_max_tokens(fake):
         assert got[name] == REJECTED, name
     assert got["max_tokens"] == RENAMED and found.findings["max_tokens"].renamed_to == "max_completion_tokens"
     assert got["max_completion_tokens"] == ACCEPTED and got["reasoning_effort"] == ACCEPTED
+    # logprobs is refused too (the client sends it again without): the finding is the server's own words,
+    # not the reply note wrapped around them, and the control's note reads as one sentence.
+    assert got["logprobs"] == REJECTED
+    detail = found.findings["logprobs"].detail
+    assert "logprobs" in detail and "sent again" not in detail and "not sent" not in detail
+    note = found.capabilities().control_note("logprobs")
+    assert note.startswith("reasoner does not accept logprobs (found on ") and ".)" not in note
     # The request builder follows the findings, for a model whose name no table knows.
     caps = found.capabilities()
     request = build_request(

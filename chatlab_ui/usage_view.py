@@ -65,10 +65,11 @@ def usage_table(replies: Sequence[ReplyMetrics], keys: PageKeys) -> None:
             "Choices": [r.choices for r in rows],
         }
     )
-    # A request refused before any token costs nothing: say so rather than leave the cells blank.
-    frame.insert(
-        4, "Billed", ["not billed" if r.prompt_tokens is None and r.status == ERROR else "" for r in rows]
-    )
+    # A request refused before any token costs nothing: say so rather than leave its cells blank. The column
+    # is there only when some turn was not billed (blank for every billed turn, it would read as "unknown").
+    unbilled = [r.prompt_tokens is None and r.status == ERROR for r in rows]
+    if any(unbilled):
+        frame.insert(4, "Billed", ["no (failed before any token)" if u else "yes" for u in unbilled])
     # Reasoning models think in tokens billed as completion tokens; prompt caches make some prompts cheaper.
     if any(r.reasoning_tokens for r in rows):
         frame.insert(4, "Reasoning tokens", [r.reasoning_tokens for r in rows])

@@ -98,6 +98,19 @@ def test_an_error_is_shown_in_the_chat_with_retry_and_the_message_is_kept(app_en
     assert sum(m.value == "keep me" for m in at.markdown) == 1
 
 
+def usage_frame(at):
+    [frame] = [d.value for d in at.dataframe if "Completion tokens" in d.value.columns]
+    return frame
+
+
+def test_the_usage_table_says_which_turns_were_not_billed_and_only_when_one_was(app_env):
+    at = send(chat_app().run(), "first")
+    assert "Billed" not in usage_frame(at).columns  # every turn billed: no column of blanks
+    app_env.script(Reply(status=500, error_message="The server had an error"))
+    send(at, "second")
+    assert usage_frame(at)["Billed"].tolist() == ["yes", "no (failed before any token)"]
+
+
 def test_a_cut_stream_keeps_the_partial_reply_marked_interrupted(app_env):
     app_env.script(Reply(text="This reply will be cut off midway through.", chunk_chars=5, cut_after=3))
     at = send(chat_app().run(), "go")

@@ -15,12 +15,12 @@ from chatlab_ui.chat.conversation import (
     start_conversation,
     visible_messages,
 )
-from chatlab_ui.chat.hints import failure_hint
 from chatlab_ui.chat.live_reply import arriving_elsewhere, follow_reply, live_key, start_reply
 from chatlab_ui.chat.queue import large_message_prompt, queue_message, retry_turn
 from chatlab_ui.chat.sidebar import chat_sidebar
 from chatlab_ui.chat_view import TokenLens, render_history
 from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
+from chatlab_ui.failure_hints import failure_hint
 from chatlab_ui.navigation import require_frame
 from chatlab_ui.notice import show as show_notice
 from chatlab_ui.page_keys import PageKeys

@@ -106,6 +106,7 @@ columns = draw_panes(
     send=live.what if live is not None else None,
     on_retry=retry,
     busy=busy,
+    client=side.client,
 )
 if live is not None:
     follow_send(store, comparison_id, live, columns, status, P)

@@ -55,6 +55,20 @@ def test_a_rate_limited_pane_shows_its_error_and_retries_alone(app_env):
     assert set(table["Status"]) == {"complete"}
 
 
+def test_a_pane_whose_model_is_not_a_chat_model_says_so_and_names_one_that_is(app_env):
+    from tests.fake_models import NOT_A_CHAT_MODEL
+
+    at = compare_page().run()
+    at.selectbox(key="compare.model").set_value("fake-model").run()  # the server will say it is not one
+    at.multiselect(key="compare.roles").set_value(["Senior Programmer", "Patient Teacher"]).run()
+    app_env.script_fn(lambda r: Reply(status=404, error_message=NOT_A_CHAT_MODEL))
+    at.chat_input(key="compare.input").set_value("hello").run()
+    assert not at.exception
+    hint = "fake-model is not a chat model. Pick a chat model instead, for example gpt-4o-mini."
+    for pane in panes_of(at, 2):
+        assert hint in shown(pane).replace("\\", "")
+
+
 def test_a_roles_default_parameters_fill_its_pane_and_are_sent(app_env):
     at = compare_page().run()
     at.multiselect(key="compare.roles").set_value(["Creative Storyteller", "JSON Extractor"]).run()

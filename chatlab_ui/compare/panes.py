@@ -11,6 +11,7 @@ from itertools import groupby
 import streamlit as st
 
 from chatlab.capabilities import Capabilities
+from chatlab.client import ChatClient
 from chatlab.compare import PaneSpec
 from chatlab.events import StreamDone, StreamError, TextDelta
 from chatlab.parallel import Tagged
@@ -19,6 +20,7 @@ from chatlab.store import Message, Store
 from chatlab_ui.chat_view import REDRAW_INTERVAL_S, TokenLens, display_text, render_history
 from chatlab_ui.compare.samples_view import latest_turn_view
 from chatlab_ui.compare.state import CompareSend
+from chatlab_ui.failure_hints import failure_hint
 from chatlab_ui.page_keys import PageKeys
 
 
@@ -57,6 +59,7 @@ def pane_thread(
     before_turn: int | None = None,
     on_retry: Callable[[int], None] | None = None,
     busy: bool = False,
+    client: ChatClient | None = None,
 ) -> None:
     """One pane's thread; `keys` is the pane's own namespace, so panes never share a widget key.
 
@@ -83,6 +86,8 @@ def pane_thread(
             on_retry=None if before_turn is not None else on_retry,
             busy=busy,
         )
+        if client is not None and before_turn is None:
+            failure_hint(messages, client)  # e.g. a model that is not a chat model: which one to pick
 
 
 def draw_panes(
@@ -95,6 +100,7 @@ def draw_panes(
     send: CompareSend | None,
     on_retry: Callable[[int, int], None],
     busy: bool,
+    client: ChatClient | None = None,
 ) -> list:
     """Every pane's header and stored thread, in columns; returns the columns (a send draws into them).
     Pane i draws under keys.child("pane", i); `send`: the turns it answers are left to it."""
@@ -111,6 +117,7 @@ def draw_panes(
                 before_turn=send.turn_of(index) if send is not None else None,
                 on_retry=None if busy else partial(on_retry, index),
                 busy=busy,
+                client=client,
             )
     return columns
 

@@ -1,5 +1,5 @@
 """What to do about the last reply's failure, when the page can tell: a model that is not a chat model, or
-one served only by the Responses API."""
+one served only by the Responses API. Under the chat, and under each Compare pane."""
 
 from __future__ import annotations
 

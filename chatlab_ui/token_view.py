@@ -32,8 +32,8 @@ from chatlab_ui.page_keys import PageKeys
 
 TEXT, TOKENS = "Text", "Tokens"
 # Probability bands, lowest first: (upper bound, CSS class, legend label).
-BANDS = ((0.1, "p0", "< 10 %"), (0.3, "p1", "10–30 %"), (0.5, "p2", "30–50 %"), (0.7, "p3", "50–70 %"))
-BANDS += ((0.9, "p4", "70–90 %"), (math.inf, "p5", "≥ 90 %"))
+BANDS = ((0.1, "p0", "< 10%"), (0.3, "p1", "10–30%"), (0.5, "p2", "30–50%"), (0.7, "p3", "50–70%"))
+BANDS += ((0.9, "p4", "70–90%"), (math.inf, "p5", "≥ 90%"))
 
 # Cheap to paint on purpose: only the hovered token is positioned, and the what-if's mark is a shadow
 # (a wavy underline or 2,000 positioned spans each cost tens of milliseconds more in Chromium).
@@ -209,7 +209,7 @@ def token_view(
             instead = whatif.instead[first]
             st.markdown(
                 f"At {setting}, **{len(changed):,} of {len(reply):,} tokens** would more likely have come "
-                f"out differently (the written token gets under 50 %); the first at #{first + 1}"
+                f"out differently (the written token gets under 50%); the first at #{first + 1}"
                 + (f", most likely {escape_markdown(_shown(instead))} instead" if instead is not None else "")
                 + "."
             )

@@ -210,3 +210,14 @@ def test_a_snippet_of_a_long_match_or_no_match():
     assert snippet("a" + long_query + "b", long_query) == f"…[[{long_query}]]…"
     assert snippet("no hit here", "absent") == "no hit here"
     assert snippet("n" * 400, "absent") == "n" * 160 + "…"
+
+
+def test_a_snippet_reads_a_markdown_reply_as_prose_unless_the_query_is_markup():
+    reply = (
+        "## Why\n**Temperature** rescales the `logits`:\n\n| temperature | what you get |\n|---|:---:|\n"
+        "| 0 – 0.3 | focused |\n> quoted"
+    )
+    assert snippet(reply, "temperature") == (
+        "Why [[Temperature]] rescales the logits: [[temperature]] · what you get 0 – 0.3 · focused quoted"
+    )
+    assert "[[**]]" in snippet(reply, "**")  # looking for the markup itself finds it

@@ -94,13 +94,32 @@ def _like_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
+# Markdown markup a glimpse of a reply reads better without: a table's rule rows, the pipes between its
+# cells, emphasis markers, code ticks, heading and quote marks at a line's start.
+_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*$", re.MULTILINE)
+_CELL_PIPES = re.compile(r"[ \t]*\|[ \t]*")
+_EMPHASIS = re.compile(r"\*\*|__|`+")
+_LINE_MARKS = re.compile(r"^[ \t]*(#{1,6}|>)[ \t]+", re.MULTILINE)
+
+
+def as_prose(text: str) -> str:
+    """`text` with its Markdown markup dropped: what a reader of the rendered reply sees, in one line."""
+    text = _LINE_MARKS.sub("", _TABLE_RULE.sub("", text))
+    lines = [_CELL_PIPES.sub(" · ", line.strip().strip("|")) for line in text.splitlines()]
+    return _EMPHASIS.sub("", " ".join(line.strip() for line in lines if line.strip()))
+
+
 def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     """About `width` characters of `text` around the first match of `query`, matches wrapped in [[ ]].
 
+    The text is read as prose (as_prose) unless the query needs its markup (a search for "**" or "|").
     Runs of whitespace become one space; an ellipsis marks a cut end. Without a match (the database folds
     case a little differently from Python) the start of the text is returned, unmarked.
     """
     pattern = re.compile(re.escape(query), re.IGNORECASE) if query else None
+    prose = as_prose(text)
+    if pattern is None or pattern.search(prose) or not pattern.search(text):
+        text = prose
     first = pattern.search(text) if pattern else None
     if first is None:
         return _squash(text[:width]) + ("…" if len(text) > width else "")

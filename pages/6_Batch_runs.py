@@ -14,11 +14,11 @@ from chatlab_ui.batch.run_view import run_view
 from chatlab_ui.batch.running import start
 from chatlab_ui.batch.runs_view import close_run, open_run, stored_runs
 from chatlab_ui.batch.setup import before_starting, choose_test_set, samples_per_case
+from chatlab_ui.batch.sidebar import batch_sidebar
 from chatlab_ui.batch.state import RUN_PARAM, P
-from chatlab_ui.endpoint_panel import key_table, select_endpoint, wait_for_offline
+from chatlab_ui.endpoint_panel import wait_for_offline
 from chatlab_ui.navigation import require_frame
-from chatlab_ui.pickers import model_picker
-from chatlab_ui.resources import get_client, get_roles, get_store
+from chatlab_ui.resources import get_roles, get_store
 
 require_frame()  # first: nothing of this page runs outside app.py's frame
 
@@ -32,18 +32,7 @@ if run_id and runs.get(run_id) is None:
     run_id = None
 
 with st.sidebar:
-    endpoint = select_endpoint(disabled=False)
-    client = get_client(endpoint)
-    model = model_picker(P, client, endpoint, disabled=False)
-    workers = st.slider(
-        "Requests at once",
-        1,
-        8,
-        1 if endpoint.offline else 4,
-        key=P("workers"),
-        help="Concurrency limit (judge requests count too). The local model answers one request at a time.",
-    )
-    key_table(client)
+    side = batch_sidebar(P)
 
 st.title("Batch runs")
 if run_id:
@@ -58,19 +47,19 @@ st.caption(
 test_set = choose_test_set(TestSets(store), P)
 if test_set is not None:
     panes, pane_problems = choose_panes(
-        P.child("panes"), roles, model=model, endpoint_name=endpoint.name, disabled=False
+        P.child("panes"), roles, model=side.model, endpoint_name=side.endpoint.name, disabled=False
     )
     samples = samples_per_case(P)
     title = st.text_input("Title", key=P("title"), placeholder=test_set.name)
-    choice = judge_panel(P.child("judge"), roles, test_set, panes_endpoint=endpoint, model=model)
+    choice = judge_panel(P.child("judge"), roles, test_set, panes_endpoint=side.endpoint, model=side.model)
     spec = BatchSpec(tuple(panes), with_extra_check(test_set, choice.extra_check), samples, title.strip())
     ready = before_starting(spec, choice.judge, [*pane_problems, *filter(None, [choice.problem])])
     if st.button("Run", key=P("run"), type="primary", icon=":material/play_arrow:", disabled=not ready):
-        wait_for_offline(endpoint)
+        wait_for_offline(side.endpoint)
         if choice.endpoint is not None:
             wait_for_offline(choice.endpoint)
         try:
-            new_run = start(store, spec, [client] * len(panes), judge=choice.judge, workers=workers)
+            new_run = start(store, spec, [side.client] * len(panes), judge=choice.judge, workers=side.workers)
         except BatchError as exc:
             st.error(str(exc))
         else:

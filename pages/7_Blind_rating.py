@@ -8,14 +8,13 @@ from chatlab.rating.plan import plan_rating
 from chatlab.store.batches import BatchRuns
 from chatlab.store.ratings import Ratings
 from chatlab_ui.batch.running import progress, running
-from chatlab_ui.endpoint_panel import key_table, select_endpoint
+from chatlab_ui.batch.sidebar import batch_sidebar
 from chatlab_ui.navigation import require_frame
-from chatlab_ui.pickers import model_picker
 from chatlab_ui.rating.board import leaderboard_view
 from chatlab_ui.rating.setup import free_inputs, from_run, stored_ratings
 from chatlab_ui.rating.state import RATING_PARAM, TAB_BOARD, TAB_KEY, TAB_VOTE, P, close_rating, open_rating
 from chatlab_ui.rating.vote import vote_screen
-from chatlab_ui.resources import get_client, get_roles, get_store
+from chatlab_ui.resources import get_roles, get_store
 
 require_frame()  # first: nothing of this page runs outside app.py's frame
 
@@ -72,11 +71,10 @@ if source == "A batch run":
     from_run(ratings, runs, P.child("from_run"))
 else:
     with st.sidebar:
-        endpoint = select_endpoint(disabled=False)
-        model = model_picker(P, get_client(endpoint), endpoint, disabled=False)
-        workers = st.slider("Requests at once", 1, 8, 1 if endpoint.offline else 4, key=P("workers"))
-        key_table(get_client(endpoint))
-    started = free_inputs(store, roles, P.child("free"), model=model, endpoint=endpoint, workers=workers)
+        side = batch_sidebar(P)
+    started = free_inputs(
+        store, roles, P.child("free"), model=side.model, endpoint=side.endpoint, workers=side.workers
+    )
     if started is not None:
         open_rating(started)
         st.rerun()

@@ -23,6 +23,7 @@ class RatingRecord:
     created_at: str
     updated_at: str
     run_id: str | None = None
+    vote_count: int | None = None  # filled by list(), which counts in the same query
 
 
 _VOTE_FIELDS = ("matchup", "case_index", "input", "left_reply", "right_reply", "outcome", "created_at")
@@ -59,7 +60,11 @@ class Ratings:
 
     def list(self) -> list[RatingRecord]:
         """Most recently voted in first."""
-        return [_rating(r) for r in self.store._rows("SELECT * FROM ratings ORDER BY updated_at DESC")]
+        rows = self.store._rows(
+            "SELECT r.*, (SELECT COUNT(*) FROM votes v WHERE v.rating_id = r.id) AS vote_count"
+            " FROM ratings r ORDER BY r.updated_at DESC"
+        )
+        return [_rating(r) for r in rows]
 
     def add_vote(self, rating_id: str, vote: Vote) -> None:
         stamp = vote.created_at or now_iso()
@@ -108,4 +113,5 @@ def _rating(row: dict) -> RatingRecord:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         run_id=row["run_id"],
+        vote_count=row.get("vote_count"),
     )

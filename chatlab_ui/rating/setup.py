@@ -146,7 +146,7 @@ def stored_ratings(ratings: Ratings, keys: PageKeys) -> None:
         {
             "Title": [r.title or None for r in listed],
             "Panes": [", ".join(r.labels) for r in listed],
-            "Votes": [len(ratings.votes(r.id)) for r in listed],
+            "Votes": [r.vote_count for r in listed],
             "Seed": [r.seed for r in listed],
             "Last vote": [when(r.updated_at) for r in listed],
         }

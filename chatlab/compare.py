@@ -9,7 +9,7 @@ pane, all panes at the same time through `run_parallel`. Several samples per pan
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -17,8 +17,7 @@ import pandas as pd
 
 from chatlab.client import ChatClient
 from chatlab.csvfile import to_csv_bytes
-from chatlab.events import Event
-from chatlab.parallel import Tagged, run_parallel
+from chatlab.parallel import CancellableStream, Tagged, run_parallel
 from chatlab.params import PARAM_NAMES, GenerationParams
 from chatlab.roles import Role, find_role
 from chatlab.roles.variables import Variable
@@ -210,11 +209,19 @@ def _pane_stream(
     settings: TurnSettings,
     user_text: str | None,
     retry_turn: int | None,
-) -> Iterator[Event]:
+) -> CancellableStream:
+    """One pane's reply, run by a worker thread of run_parallel; Stop drops its connection at once."""
     try:
-        yield from send_turn(store, client, conversation_id, settings, user_text, retry_turn=retry_turn)
-    finally:
+        reply = send_turn(store, client, conversation_id, settings, user_text, retry_turn=retry_turn)
+    except BaseException:
+        store.close()
+        raise
+
+    def close() -> None:
+        reply.close()  # stopped early: what arrived is stored as 'stopped'
         store.close()  # the worker thread's own SQLite connection; the thread ends soon after
+
+    return CancellableStream(reply, reply.cancel, close)
 
 
 def _retag(events: Generator[Tagged, None, None], indices: Sequence[int]) -> Generator[Tagged, None, None]:

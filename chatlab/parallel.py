@@ -11,15 +11,16 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from chatlab.events import Event, StreamDone, StreamError, Timings
 
 # How often a waiting caller looks at `cancel`; items are taken the moment they arrive, never after this.
 CANCEL_POLL_S = 0.05
-# How long closing (or cancelling) waits for the workers to close their streams. A worker blocked on a
-# silent server notices only when its next event arrives; past this wait it is left to finish by itself.
+# How long closing (or cancelling) waits for the workers to close their streams. A CancellableStream's
+# worker returns at once (its connection is dropped); one reading a plain iterator blocked on a silent
+# server notices only at its next event, and past this wait it is left to finish by itself.
 JOIN_TIMEOUT_S = 2.0
 
 _WORKER_DONE = object()  # a worker's last item: it will put nothing more
@@ -36,6 +37,24 @@ class Tagged:
     index: int
     event: Event
     sample: int = 0
+
+
+class CancellableStream:
+    """An event stream that run_parallel can stop from another thread: `cancel` drops its connection (e.g.
+    chatlab.turn.ReplyStream.cancel), so a worker blocked on a silent server returns at once instead of at
+    its next event; `close` runs when the worker is done with it, read to the end or not."""
+
+    def __init__(self, events: Iterable[Event], cancel: Callable[[], None], close: Callable[[], None]):
+        self._events, self._cancel, self._close = events, cancel, close
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._events)
+
+    def cancel(self) -> None:
+        self._cancel()
+
+    def close(self) -> None:
+        self._close()
 
 
 def _failure_events(exc: BaseException, started: float) -> tuple[StreamError, StreamDone]:

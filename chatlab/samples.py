@@ -29,7 +29,7 @@ from chatlab.compare import PaneSpec, pane_conversations
 from chatlab.csvfile import to_csv_bytes
 from chatlab.estimate import CostEstimate, RunPart, estimate_run, mean_or_none
 from chatlab.events import Finish, ReasoningDelta, StreamDone, TextDelta
-from chatlab.parallel import Tagged, run_parallel
+from chatlab.parallel import CancellableStream, Tagged, run_parallel
 from chatlab.params import FLOAT, INT, PARAM_NAMES, PARAMS
 from chatlab.stats import STAT_COLUMNS, compare_groups
 from chatlab.store import COMPLETE, Message, Store
@@ -130,7 +130,7 @@ def _job_streams(store: Store, clients, conversations, panes, jobs, turns, openi
     opening stream, already stored by send_turn, is the first job's)."""
     return [
         partial(
-            _sample_events,
+            _sample_stream,
             store,
             clients[p],
             conversations[p].id,
@@ -166,6 +166,14 @@ def _run(
         store.close()  # the worker threads' connections
 
 
+def _sample_stream(*job) -> CancellableStream:
+    """_sample_events(*job) for a worker of run_parallel, with a cancel that drops the open request's
+    connection (Stop stops a request blocked on a silent server at once, not at its next event)."""
+    reading: list[ReplyStream] = []  # the request being read now: the last one opened
+    events = _sample_events(*job, reading)
+    return CancellableStream(events, lambda: reading and reading[-1].cancel(), events.close)
+
+
 def _sample_events(
     store: Store,
     client,
@@ -176,11 +184,14 @@ def _sample_events(
     first: int,
     count: int,
     opening: ReplyStream | None,
+    reading: list[ReplyStream],
 ) -> Iterator[Tagged]:
     """One request's events (samples first … first + count − 1), tagged; then, when the endpoint returned
-    fewer choices than `n` asked for, one request per missing sample."""
+    fewer choices than `n` asked for, one request per missing sample. Each request opened is appended to
+    `reading`."""
     # run_parallel passes these Tagged objects through as its events; _run unwraps them.
     stream = opening or send_sample(store, client, conversation_id, _asking(settings, count), turn, first)
+    reading.append(stream)
     done: StreamDone | None = None
     try:
         for event in stream:
@@ -194,7 +205,7 @@ def _sample_events(
         for sample in range(first, first + count):
             if sample not in done.finish_reasons:
                 yield from _sample_events(
-                    store, client, conversation_id, settings, pane, turn, sample, 1, None
+                    store, client, conversation_id, settings, pane, turn, sample, 1, None, reading
                 )
 
 

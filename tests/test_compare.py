@@ -188,6 +188,25 @@ def test_closing_the_events_stops_every_pane_as_stopped(store, client, fake_open
     assert [store.messages(c.id)[-1].status for c in store.comparison_panes(cid)] == [STOPPED] * 3
 
 
+def test_a_cancel_stops_panes_whose_server_has_gone_silent_now(store, client, fake_openai):
+    """Stop must not wait for a next chunk that may never come (a model thinking for minutes): each pane's
+    connection is dropped, and each keeps what arrived as 'stopped' before the events end."""
+    never = threading.Event()
+    fake_openai.default = Reply(text="first words, then silence", chunk_chars=6, hold=never, hold_after=2)
+    cid = create_comparison(store, PANES)
+    cancel = threading.Event()
+    texts = defaultdict(int)
+    try:
+        for tagged in send_to_panes(store, [client] * 3, cid, PANES, "Think hard.", cancel=cancel):
+            texts[tagged.index] += type(tagged.event).__name__ == "TextDelta"
+            if len(texts) == 3 and min(texts.values()) == 2:
+                cancel.set()  # every pane now waits on a silent server
+        replies = [store.messages(c.id)[-1] for c in store.comparison_panes(cid)]
+        assert [(r.status, r.content) for r in replies] == [(STOPPED, "first words,")] * 3
+    finally:
+        never.set()
+
+
 def test_send_to_panes_checks_its_arguments(store, client):
     cid = create_comparison(store, PANES)
     with pytest.raises(ValueError, match="3 panes"):

@@ -405,3 +405,24 @@ def test_a_noise_floor_run_compares_the_baseline_with_a_fresh_copy(store, client
         f"comparison-{cid}-turn-1-statistics.csv",
     ]
     assert files[f"comparison-{cid}-turn-1-samples.csv"].startswith(b"\xef\xbb\xbf")
+
+
+def test_a_cancel_stops_samples_whose_server_has_gone_silent_now(store, client, fake_openai):
+    """Samples too: the requests blocked on a silent server are dropped at once and kept as 'stopped'."""
+    never = threading.Event()
+    fake_openai.default = Reply(text="first words, then silence", chunk_chars=6, hold=never, hold_after=2)
+    panes = [pane("A", "You are A."), pane("B", "You are B.")]
+    cid = create_comparison(store, panes)
+    cancel = threading.Event()
+    texts = 0
+    try:
+        for tagged in send_samples(store, [client, client], cid, panes, "Hi", samples=2, cancel=cancel):
+            texts += type(tagged.event).__name__ == "TextDelta"
+            if texts == 2 * 4:  # two pieces from each of the four requests
+                cancel.set()
+        replies = [
+            m for c in store.comparison_panes(cid) for m in store.messages(c.id) if m.role == "assistant"
+        ]
+        assert sorted((r.status, r.content) for r in replies) == [(STOPPED, "first words,")] * 4
+    finally:
+        never.set()

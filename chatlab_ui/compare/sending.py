@@ -180,13 +180,14 @@ def _open_replies(store: Store, comparison_id: str, send: CompareSend) -> int:
 
 
 def _settle(store: Store, comparison_id: str, send: CompareSend, note) -> None:
-    """After Stop: a request whose server is silent stops only when its next piece of text arrives.
-    Wait for those a little (saying so), so the panes are drawn stopped rather than still arriving."""
+    """After Stop: every open request's connection is dropped (run_parallel cancels its streams), and each
+    pane stores what arrived as 'stopped' a moment later. Wait for that (saying so, should it take a while),
+    so the panes are drawn stopped rather than still arriving."""
     deadline = time.monotonic() + SETTLE_S
     while (open_replies := _open_replies(store, comparison_id, send)) and time.monotonic() < deadline:
         note.info(
-            f"Stopping: {open_replies} {'reply is' if open_replies == 1 else 'replies are'} still open at the "
-            "server; each is kept as stopped when its next piece of text arrives.",
+            f"Stopping: {open_replies} {'reply is' if open_replies == 1 else 'replies are'} still being "
+            "closed; each keeps what has arrived.",
             icon=":material/hourglass_top:",
         )
         time.sleep(0.25)
@@ -212,8 +213,7 @@ def follow_send(
         note = st.empty()
         if reply.stopping.is_set():
             note.info(
-                "Stopping: every pane keeps what has arrived. A pane stops when its next piece of text "
-                "arrives from the server.",
+                "Stopping: every pane keeps what has arrived; their requests are being closed.",
                 icon=":material/hourglass_top:",
             )
         else:
